@@ -1,0 +1,39 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Hot loops need the host's vector ISA: without it SIMD code falls back to scalar libm calls (see PERFORMANCE.md).
+let native: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=native"])]
+
+let package = Package(
+    name: "Quanta",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "quanta", targets: ["quanta"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: native),
+        .target(name: "ModelFormats", dependencies: ["TensorCore"], swiftSettings: native),
+        .target(name: "Tokenization", swiftSettings: native),
+        .target(name: "Inference", dependencies: ["TensorCore"], swiftSettings: native),
+        .target(name: "Analysis", dependencies: ["TensorCore", "Inference"], swiftSettings: native),
+        .target(name: "Pipeline", dependencies: ["TensorCore", "ModelFormats", "Tokenization", "Inference", "Analysis"],
+                swiftSettings: native),
+        .executableTarget(name: "quanta", dependencies: [
+            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: native),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "ModelFormats", "Inference"], swiftSettings: native),
+        .executableTarget(name: "Benchmarks", dependencies: ["Pipeline", "TensorCore", "Inference"],
+                          swiftSettings: native),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport", "ModelFormats", "Inference"]),
+    ]
+)

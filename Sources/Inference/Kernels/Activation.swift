@@ -1,0 +1,88 @@
+import Foundation
+
+/// Elementwise kernels of the decoder, over raw buffers (hot loops stay out of generic code).
+public enum Activation {
+    /// exp(x) for 16 lanes: range reduction x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial for e^r, then scaling
+    /// by 2^n through the exponent bits. Relative error under 2e-7 for x in [-87, 88]; below -87 it returns 0.
+    @inline(__always)
+    public static func exp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let clamped = x.clamped(lowerBound: SIMD16(repeating: -87.3), upperBound: SIMD16(repeating: 88.7))
+        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        // ln2 split in a high and a low part keeps r exact to float precision (Cody–Waite).
+        let r = clamped - n * 0.693_145_751_953_125 - n * 1.428_606_765_330_187e-6
+        var p = SIMD16<Float>(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+        var result = p * unsafeBitCast(bits, to: SIMD16<Float>.self)
+        result.replace(with: 0, where: x .< -87.3)
+        return result
+    }
+
+    /// Scalar exp with the same algorithm, for tails.
+    @inline(__always)
+    public static func exp(_ x: Float) -> Float { exp(SIMD16(repeating: x))[0] }
+
+    /// In-place softmax of `count` values. Returns log(sum(exp(x − max))) + max (the log-partition).
+    @discardableResult
+    public static func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        var maximum = -Float.infinity
+        for i in 0..<count { maximum = max(maximum, values[i]) }
+        var sum: Float = 0
+        var i = 0
+        var acc = SIMD16<Float>(repeating: 0)
+        while i + 16 <= count {
+            let e = exp(UnsafeRawPointer(values + i).loadUnaligned(as: SIMD16<Float>.self) - maximum)
+            UnsafeMutableRawPointer(values + i).storeBytes(of: e, as: SIMD16<Float>.self)
+            acc += e
+            i += 16
+        }
+        sum = acc.sum()
+        while i < count {
+            let e = exp(values[i] - maximum)
+            values[i] = e
+            sum += e
+            i += 1
+        }
+        let inverse = 1 / sum
+        for j in 0..<count { values[j] *= inverse }
+        return maximum + Float(Foundation.log(Double(sum)))
+    }
+
+    /// gate[i] = silu(gate[i]) · up[i] (SwiGLU), silu(x) = x / (1 + e^−x).
+    public static func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i + 16 <= count {
+            let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD16<Float>.self)
+            let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD16<Float>.self)
+            let s = g / (1 + exp(-g)) * u
+            UnsafeMutableRawPointer(gate + i).storeBytes(of: s, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count {
+            gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i]
+            i += 1
+        }
+    }
+
+    /// out = x · rsqrt(mean(x²) + ε) · weight for one row of `count` values (RMSNorm, Zhang & Sennrich 2019).
+    public static func rmsNorm(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        var acc = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i + 16 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            acc += v * v
+            i += 16
+        }
+        var sum = acc.sum()
+        while i < count { sum += x[i] * x[i]; i += 1 }
+        let scale = 1 / (sum / Float(count) + epsilon).squareRoot()
+        for j in 0..<count { out[j] = (x[j] * scale) * weight[j] }
+    }
+}

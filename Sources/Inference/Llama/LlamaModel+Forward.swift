@@ -1,0 +1,105 @@
+import Foundation
+import TensorCore
+
+extension LlamaModel {
+    /// Which rows of logits a forward pass computes.
+    public enum LogitsSelection: Sendable {
+        /// Every input position: `[T, vocabularySize]`.
+        case all
+        /// Only the last position: `[1, vocabularySize]` (decoding).
+        case last
+        /// None (prefill for the cache only): `[0, vocabularySize]`.
+        case none
+    }
+
+    /// Runs `tokens` at positions `cache.count ..< cache.count + T`, appending their keys and values to `cache`.
+    /// Prefill passes many tokens (matrix products through BLAS); decode passes one.
+    /// - Returns: logits `[rows, vocabularySize]` as chosen by `logits`.
+    /// - Throws: `ModelError.invalidInput` for an empty input, a token id outside the vocabulary, or a context overflow.
+    public func forward(tokens: [Int], cache: inout KVCache, logits selection: LogitsSelection = .all) throws(ModelError) -> Tensor {
+        let c = configuration
+        guard !tokens.isEmpty else { throw .invalidInput("no tokens to run") }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
+            throw .invalidInput("token id \(bad) outside the vocabulary 0..<\(c.vocabularySize)")
+        }
+        guard cache.count + tokens.count <= c.maxPositionEmbeddings else {
+            throw .invalidInput("\(cache.count + tokens.count) positions exceed the model's context of \(c.maxPositionEmbeddings)")
+        }
+        guard cache.width == c.keyValueWidth else { throw .invalidInput("KV cache width \(cache.width) does not fit this model") }
+        cache.reserve(tokens.count)
+        let T = tokens.count, H = c.hiddenSize
+        var x = [Float](repeating: 0, count: T * H)
+        embedding.scalars.withUnsafeBufferPointer { table in
+            for (t, token) in tokens.enumerated() {
+                for j in 0..<H { x[t * H + j] = table[token * H + j] }
+            }
+        }
+        var scratch = ForwardScratch(configuration: c, tokenCount: T, past: cache.count)
+        for layer in blocks.indices {
+            runBlock(layer, x: &x, cache: &cache, scratch: &scratch)
+        }
+        cache.commit(T)
+        let rows: Range<Int> = switch selection {
+        case .all: 0..<T
+        case .last: (T - 1)..<T
+        case .none: T..<T
+        }
+        var normalized = [Float](repeating: 0, count: rows.count * H)
+        x.withUnsafeBufferPointer { xs in
+            finalNorm.scalars.withUnsafeBufferPointer { w in
+                normalized.withUnsafeMutableBufferPointer { out in
+                    nonisolated(unsafe) let (xp, wp, op) = (xs.baseAddress!, w.baseAddress!, out.baseAddress!)
+                    let epsilon = c.rmsNormEpsilon, start = rows.lowerBound
+                    Parallel.forEachChunk(count: rows.count, minimumPerChunk: 8) { chunk in
+                        for r in chunk {
+                            Activation.rmsNorm(xp + (start + r) * H, weight: wp, epsilon: epsilon, count: H, into: op + r * H)
+                        }
+                    }
+                }
+            }
+        }
+        var result = Tensor(shape: [rows.count, c.vocabularySize])
+        if !rows.isEmpty {
+            normalized.withUnsafeBufferPointer { input in
+                result.scalars.withUnsafeMutableBufferPointer { output in
+                    lmHead.forward(input.baseAddress!, rows: rows.count, into: output.baseAddress!)
+                }
+            }
+        }
+        return result
+    }
+
+    private func runBlock(_ layer: Int, x: inout [Float], cache: inout KVCache, scratch s: inout ForwardScratch) {
+        let c = configuration
+        let block = blocks[layer]
+        let T = s.tokenCount, H = c.hiddenSize
+        x.withUnsafeMutableBufferPointer { xs in
+            let xp = xs.baseAddress!
+            s.rmsNorm(xp, weight: block.inputNorm, epsilon: c.rmsNormEpsilon, width: H)
+            block.queryProjection.forward(s.normalized, rows: T, into: s.query)
+            block.keyProjection.forward(s.normalized, rows: T, into: s.key)
+            block.valueProjection.forward(s.normalized, rows: T, into: s.value)
+            s.applyRotary(c)
+            cache.keys[layer].withUnsafeMutableBufferPointer { keys in
+                cache.values[layer].withUnsafeMutableBufferPointer { values in
+                    let offset = s.past * c.keyValueWidth
+                    (keys.baseAddress! + offset).update(from: s.key, count: T * c.keyValueWidth)
+                    (values.baseAddress! + offset).update(from: s.value, count: T * c.keyValueWidth)
+                    s.attend(c, keys: keys.baseAddress!, values: values.baseAddress!)
+                }
+            }
+            block.outputProjection.forward(s.attention, rows: T, into: s.residual)
+            s.addResidual(into: xp, count: T * H)
+            s.rmsNorm(xp, weight: block.postAttentionNorm, epsilon: c.rmsNormEpsilon, width: H)
+            block.gateProjection.forward(s.normalized, rows: T, into: s.gate)
+            block.upProjection.forward(s.normalized, rows: T, into: s.up)
+            nonisolated(unsafe) let (gate, up) = (s.gate, s.up)
+            let width = c.intermediateSize
+            Parallel.forEachChunk(count: T, minimumPerChunk: 4) { rows in
+                Activation.swiGLU(gate: gate + rows.lowerBound * width, up: up + rows.lowerBound * width, count: rows.count * width)
+            }
+            block.downProjection.forward(s.gate, rows: T, into: s.residual)
+            s.addResidual(into: xp, count: T * H)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import TensorCore
+
+/// A Llama-family decoder (RMSNorm, RoPE, grouped-query attention, SwiGLU MLP) with float32 weights keyed by Hugging
+/// Face names. Knows nothing about files: loaders hand it `[String: Tensor]`.
+public struct LlamaModel: Sendable {
+    /// One decoder block (`model.layers.N`).
+    public struct Block: Sendable {
+        public var inputNorm: Tensor
+        public var queryProjection: Linear
+        public var keyProjection: Linear
+        public var valueProjection: Linear
+        public var outputProjection: Linear
+        public var postAttentionNorm: Tensor
+        public var gateProjection: Linear
+        public var upProjection: Linear
+        public var downProjection: Linear
+    }
+
+    public let configuration: LlamaConfiguration
+    /// `[vocabularySize, hiddenSize]`.
+    public var embedding: Tensor
+    public var blocks: [Block]
+    /// `[hiddenSize]`.
+    public var finalNorm: Tensor
+    /// `[vocabularySize, hiddenSize]`; shares the embedding's storage when embeddings are tied.
+    public var lmHead: Linear
+
+    /// Builds the model from canonical tensors, checking that every expected weight is present with the right shape
+    /// and finite, and that no unexpected weight is left over.
+    /// - Throws: `ModelError.missingWeight`, `.shapeMismatch`, `.nonFiniteWeight`, `.unexpectedWeight`.
+    public init(configuration c: LlamaConfiguration, tensors: [String: Tensor]) throws(ModelError) {
+        try c.validate()
+        configuration = c
+        var remaining = tensors
+        func take(_ name: String, _ shape: [Int]) throws(ModelError) -> Tensor {
+            guard let tensor = remaining.removeValue(forKey: name) else { throw .missingWeight(name) }
+            guard tensor.shape == shape else { throw .shapeMismatch(name: name, expected: shape, found: tensor.shape) }
+            guard tensor.scalars.allSatisfy({ $0.isFinite }) else { throw .nonFiniteWeight(name) }
+            return tensor
+        }
+        func linear(_ name: String, _ out: Int, _ inFeatures: Int) throws(ModelError) -> Linear {
+            let weight = try take("\(name).weight", [out, inFeatures])
+            var bias: Tensor? = nil
+            if remaining["\(name).bias"] != nil { bias = try take("\(name).bias", [out]) }
+            return Linear(weight: weight, bias: bias)
+        }
+        let h = c.hiddenSize
+        embedding = try take("model.embed_tokens.weight", [c.vocabularySize, h])
+        var blocks: [Block] = []
+        for layer in 0..<c.layerCount {
+            let p = "model.layers.\(layer)"
+            blocks.append(Block(
+                inputNorm: try take("\(p).input_layernorm.weight", [h]),
+                queryProjection: try linear("\(p).self_attn.q_proj", c.queryWidth, h),
+                keyProjection: try linear("\(p).self_attn.k_proj", c.keyValueWidth, h),
+                valueProjection: try linear("\(p).self_attn.v_proj", c.keyValueWidth, h),
+                outputProjection: try linear("\(p).self_attn.o_proj", h, c.queryWidth),
+                postAttentionNorm: try take("\(p).post_attention_layernorm.weight", [h]),
+                gateProjection: try linear("\(p).mlp.gate_proj", c.intermediateSize, h),
+                upProjection: try linear("\(p).mlp.up_proj", c.intermediateSize, h),
+                downProjection: try linear("\(p).mlp.down_proj", h, c.intermediateSize)))
+        }
+        self.blocks = blocks
+        finalNorm = try take("model.norm.weight", [h])
+        if remaining["lm_head.weight"] != nil {
+            lmHead = Linear(weight: try take("lm_head.weight", [c.vocabularySize, h]))
+        } else if c.tieWordEmbeddings {
+            lmHead = Linear(weight: embedding)
+        } else {
+            throw .missingWeight("lm_head.weight")
+        }
+        // Rotary inverse-frequency buffers carry no learned state; anything else left over is an error.
+        for name in remaining.keys.sorted() where !name.hasSuffix("rotary_emb.inv_freq") {
+            throw .unexpectedWeight(name)
+        }
+    }
+
+    /// An empty KV cache sized for `capacity` positions.
+    public func makeCache(capacity: Int = 512) -> KVCache {
+        KVCache(layerCount: configuration.layerCount, width: configuration.keyValueWidth, capacity: capacity)
+    }
+
+    /// Total parameter count (tied embeddings counted once).
+    public var parameterCount: Int {
+        var total = embedding.elementCount + finalNorm.elementCount
+        if !configuration.tieWordEmbeddings { total += lmHead.weight.elementCount }
+        for block in blocks {
+            total += block.inputNorm.elementCount + block.postAttentionNorm.elementCount
+            for linear in [block.queryProjection, block.keyProjection, block.valueProjection, block.outputProjection,
+                           block.gateProjection, block.upProjection, block.downProjection] {
+                total += linear.weight.elementCount + (linear.bias?.elementCount ?? 0)
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,78 @@
+import TensorCore
+
+/// Block decoders for the ggml types Quanta reads, matching llama.cpp's `dequantize_row_*` (ggml-quants.c):
+/// Q8_0: x = d·q; Q4_0: x = d·(q − 8); Q4_1: x = d·q + m; one 32-element block each, d and m in float16,
+/// byte j holding element j in its low nibble and element j + 16 in its high nibble.
+public enum GGMLDequantize {
+    /// Decodes `elementCount` elements of `type` from `source` into `destination`.
+    /// - Precondition: `source` holds exactly `type.byteCount(elementCount:)` bytes; `type.isDequantizable`.
+    public static func decode(
+        _ type: GGMLType, source: UnsafeRawBufferPointer, into destination: UnsafeMutableBufferPointer<Float>
+    ) {
+        let elementCount = destination.count
+        precondition(type.byteCount(elementCount: elementCount) == source.count)
+        let (blockElements, blockBytes) = type.blockLayout
+        let blockCount = elementCount / blockElements
+        nonisolated(unsafe) let src = source
+        nonisolated(unsafe) let dst = destination
+        Parallel.forEachChunk(count: blockCount, minimumPerChunk: 4096) { blocks in
+            for block in blocks {
+                let input = UnsafeRawBufferPointer(rebasing: src[(block * blockBytes)..<((block + 1) * blockBytes)])
+                let output = UnsafeMutableBufferPointer(rebasing: dst[(block * blockElements)..<((block + 1) * blockElements)])
+                decodeBlock(type, input, output)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func half(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> Float {
+        Float(Float16(bitPattern: UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8))
+    }
+
+    @inline(__always)
+    static func decodeBlock(_ type: GGMLType, _ input: UnsafeRawBufferPointer, _ output: UnsafeMutableBufferPointer<Float>) {
+        switch type {
+        case .f32:
+            output[0] = Float(bitPattern: UInt32(input[0]) | UInt32(input[1]) << 8 | UInt32(input[2]) << 16 | UInt32(input[3]) << 24)
+        case .f16:
+            output[0] = half(input, 0)
+        case .bf16:
+            output[0] = BFloat16(bitPattern: UInt16(input[0]) | UInt16(input[1]) << 8).floatValue
+        case .q8_0:
+            let d = half(input, 0)
+            for j in 0..<32 { output[j] = d * Float(Int8(bitPattern: input[2 + j])) }
+        case .q4_0:
+            let d = half(input, 0)
+            for j in 0..<16 {
+                let byte = input[2 + j]
+                output[j] = d * Float(Int(byte & 0x0F) - 8)
+                output[j + 16] = d * Float(Int(byte >> 4) - 8)
+            }
+        case .q4_1:
+            let d = half(input, 0)
+            let m = half(input, 2)
+            for j in 0..<16 {
+                let byte = input[4 + j]
+                output[j] = d * Float(byte & 0x0F) + m
+                output[j + 16] = d * Float(byte >> 4) + m
+            }
+        default:
+            preconditionFailure("GGMLDequantize: \(type.name) is not dequantizable; check isDequantizable first")
+        }
+    }
+}
+
+extension GGUFFile {
+    /// Tensor `name` decoded to float32, shaped outermost first (Hugging Face order).
+    /// - Throws: `missingTensor`, or `unsupportedType` for a ggml type Quanta cannot decode.
+    public func tensor(_ name: String) throws(FormatError) -> Tensor {
+        let info = try info(name)
+        guard info.type.isDequantizable else {
+            throw .unsupportedType(file: path, tensor: name, type: info.type.name)
+        }
+        var scalars = [Float](repeating: 0, count: info.elementCount)
+        let raw = rawBytes(info)
+        scalars.withUnsafeMutableBufferPointer { GGMLDequantize.decode(info.type, source: raw, into: $0) }
+        return Tensor(shape: info.shape, scalars: scalars)
+    }
+}

@@ -1,0 +1,68 @@
+#if canImport(Accelerate)
+import Accelerate
+#else
+import COpenBLAS
+#endif
+
+/// Dense linear algebra through the platform BLAS (OpenBLAS on Linux, Accelerate on Apple platforms).
+public enum BLAS {
+    /// C = alpha · op(A) · op(B) + beta · C for row-major float32 matrices given as raw pointers.
+    ///
+    /// - Parameters: `a`: `[m, k]` (or `[k, m]` when `transposeA`), leading dimension `lda`;
+    ///   `b`: `[k, n]` (or `[n, k]` when `transposeB`), leading dimension `ldb`; `c`: `[m, n]`, leading dimension `ldc`.
+    @inlinable
+    public static func sgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        _ = singleThreaded
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+            blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+    }
+
+    /// y = alpha · A · x + beta · y with A row-major `[m, n]`.
+    @inlinable
+    public static func sgemv(
+        m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, x: UnsafePointer<Float>,
+        beta: Float = 0, y: UnsafeMutablePointer<Float>
+    ) {
+        _ = singleThreaded
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, blasInt(m), blasInt(n), alpha, a, blasInt(lda), x, 1, beta, y, 1)
+    }
+
+    /// Quanta parallelizes around BLAS itself (splitting output columns across `Parallel` workers), so the library's
+    /// own thread pool is switched off: OpenBLAS's spinning workers would otherwise compete with ours for the cores.
+    @usableFromInline static let singleThreaded: Void = {
+        #if !canImport(Accelerate)
+        openblas_set_num_threads(1)
+        #endif
+    }()
+
+    /// C[m, n] = A[m, k] · B[n, k]ᵀ (row-major; a linear layer's activations times its weightᵀ), with the n output
+    /// columns split across `Parallel` workers, each running a single-threaded BLAS call (sgemv when m == 1).
+    public static func parallelMatmulTransposed(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        nonisolated(unsafe) let (ap, bp, cp) = (a, b, c)
+        // Column blocks of 64 keep each worker's BLAS kernel on whole register tiles.
+        let blocks = (n + 63) / 64
+        Parallel.forEachChunk(count: blocks, minimumPerChunk: m == 1 ? 8 : 2) { range in
+            let start = range.lowerBound * 64, end = min(n, range.upperBound * 64)
+            if m == 1 {
+                sgemv(m: end - start, n: k, a: bp + start * ldb, lda: ldb, x: ap, y: cp + start)
+            } else {
+                sgemm(transposeA: false, transposeB: true, m: m, n: end - start, k: k,
+                      a: ap, lda: lda, b: bp + start * ldb, ldb: ldb, c: cp + start, ldc: ldc)
+            }
+        }
+    }
+
+    #if canImport(Accelerate)
+    @usableFromInline static func blasInt(_ value: Int) -> Int32 { Int32(value) }
+    #else
+    @usableFromInline static func blasInt(_ value: Int) -> blasint { blasint(value) }
+    #endif
+}
