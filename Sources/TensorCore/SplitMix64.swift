@@ -1,7 +1,10 @@
 /// SplitMix64 (Steele et al. 2014): a tiny, fast, seedable generator for sampling and synthetic data.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
+
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
