@@ -1,0 +1,48 @@
+import Foundation
+import Inference
+import ModelFormats
+import Tokenization
+
+/// A Hugging Face model folder: `config.json`, `model.safetensors` (or shards with an index), `tokenizer.json`.
+enum HuggingFaceModelSource {
+    static func load(directory: String) throws -> LoadedModel {
+        let configPath = directory + "/config.json"
+        guard let configData = FileManager.default.contents(atPath: configPath) else {
+            throw PipelineError.unrecognizedModel(path: directory, reason: "a folder without config.json")
+        }
+        let configuration: LlamaConfiguration
+        do {
+            configuration = try JSONDecoder().decode(LlamaConfiguration.self, from: configData)
+        } catch let error as ModelError {
+            throw error
+        } catch {
+            throw ModelError.invalidConfiguration("\(configPath): \(Self.describe(error))")
+        }
+        let weights = try ShardedSafetensors(directory: directory)
+        let model = try LlamaModel(configuration: configuration, tensors: try weights.tensors())
+        var tokenizer: ByteLevelBPETokenizer? = nil
+        var chatTemplate: String? = nil
+        if let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") {
+            tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: data)
+        }
+        if let data = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            chatTemplate = object["chat_template"] as? String
+        }
+        return LoadedModel(
+            path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate,
+            summary: "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)")
+    }
+
+    /// A decoding error as one readable line (missing key, wrong type), not Foundation's nested dump.
+    static func describe(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError else { return "\(error)" }
+        switch decoding {
+        case let .keyNotFound(key, _): return "missing key '\(key.stringValue)'"
+        case let .typeMismatch(type, context): return "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not \(type)"
+        case let .valueNotFound(type, context): return "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is null, expected \(type)"
+        case let .dataCorrupted(context): return "not valid JSON (\(context.debugDescription))"
+        @unknown default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Inference
+import ModelFormats
+import Tokenization
+
+/// A model ready to run: the decoder, its tokenizer and chat template, and where it came from.
+public struct LoadedModel: Sendable {
+    /// The path it was loaded from.
+    public let path: String
+    /// The float32 decoder.
+    public var model: LlamaModel
+    /// The tokenizer, when the source has one.
+    public let tokenizer: ByteLevelBPETokenizer?
+    /// The Jinja chat template text, when the source has one.
+    public let chatTemplate: String?
+    /// One line for humans: format and stored types.
+    public let summary: String
+
+    /// The tokenizer, or `PipelineError.missingTokenizer`.
+    public func requireTokenizer() throws(PipelineError) -> ByteLevelBPETokenizer {
+        guard let tokenizer else { throw .missingTokenizer(path: path) }
+        return tokenizer
+    }
+}
+
+/// Loads a model from a GGUF file or a Hugging Face folder (config.json, safetensors, tokenizer.json) into the same
+/// in-memory form with Hugging Face names.
+public enum ModelLoader {
+    /// Loads `path`, deciding the format from what is there.
+    /// - Throws: `PipelineError.unrecognizedModel` when it is neither; format, model and tokenizer errors as they come.
+    public static func load(_ path: String) throws -> LoadedModel {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw PipelineError.unrecognizedModel(path: path, reason: "no such file or directory")
+        }
+        if isDirectory.boolValue { return try HuggingFaceModelSource.load(directory: path) }
+        return try loadGGUF(path)
+    }
+
+    static func loadGGUF(_ path: String) throws -> LoadedModel {
+        let file = try GGUFFile(path: path)
+        let configuration = try GGUFModelSource.configuration(file)
+        let model = try LlamaModel(configuration: configuration, tensors: try GGUFModelSource.tensors(file, configuration: configuration))
+        let tokenizer = try ggufTokenizer(file)
+        let types = Dictionary(grouping: file.tensors, by: \.type).map { "\($0.value.count)×\($0.key.name)" }.sorted()
+        return LoadedModel(
+            path: path, model: model, tokenizer: tokenizer,
+            chatTemplate: file.metadata["tokenizer.chat_template"]?.stringValue,
+            summary: "GGUF v\(file.version), \(file.tensors.count) tensors (\(types.joined(separator: ", ")))")
+    }
+
+    /// The byte-level BPE tokenizer in `tokenizer.ggml.*` metadata, nil when the file has none.
+    static func ggufTokenizer(_ file: GGUFFile) throws -> ByteLevelBPETokenizer? {
+        guard let kind = file.metadata["tokenizer.ggml.model"]?.stringValue else { return nil }
+        guard kind == "gpt2" else {
+            throw PipelineError.unrecognizedModel(
+                path: file.path, reason: "tokenizer.ggml.model '\(kind)' is not supported (Quanta reads 'gpt2' byte-level BPE)")
+        }
+        let types = file.metadata["tokenizer.ggml.token_type"] == nil ? [] : try file.integers("tokenizer.ggml.token_type").map { Int32(clamping: $0) }
+        return try ByteLevelBPETokenizer(
+            tokens: try file.strings("tokenizer.ggml.tokens"),
+            merges: try file.strings("tokenizer.ggml.merges"),
+            tokenTypes: types,
+            bosTokenID: file.metadata["tokenizer.ggml.bos_token_id"]?.intValue,
+            eosTokenID: file.metadata["tokenizer.ggml.eos_token_id"]?.intValue,
+            addBOS: file.metadata["tokenizer.ggml.add_bos_token"]?.boolValue ?? false,
+            addEOS: file.metadata["tokenizer.ggml.add_eos_token"]?.boolValue ?? false,
+            ggufPreTokenizer: file.metadata["tokenizer.ggml.pre"]?.stringValue ?? "default")
+    }
+}

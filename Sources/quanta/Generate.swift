@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Pipeline
+import Tokenization
+
+/// `quanta generate`: answer a prompt, streaming tokens as they come.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate text; the prompt is wrapped in the model's chat template unless --raw is given.")
+
+    @Argument(help: "Model: a GGUF file or a Hugging Face folder.") var model: String
+    @Option(help: "The user's message (or the raw text with --raw).") var prompt: String
+    @Option(help: "System message; default: the template's own.") var system: String?
+    @Flag(help: "Use the prompt as is, without the chat template.") var raw = false
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens.") var maxTokens = 128
+    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0
+    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens.") var topK = 40
+    @Option(name: .customLong("top-p"), help: "Nucleus: smallest set of tokens with this much probability.") var topP: Float = 0.95
+    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    @Flag(help: "Print prefill/decode speed on standard error afterwards.") var stats = false
+
+    func run() throws {
+        try reportingErrors {
+            let loaded = try ModelLoader.load(model)
+            let tokenizer = try loaded.requireTokenizer()
+            let text: String
+            if raw {
+                text = prompt
+            } else {
+                var template = try ChatPrompt.template(for: loaded)
+                if let system { template.defaultSystemPrompt = system }
+                text = template.render([ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)
+            }
+            let promptTokens = tokenizer.encode(text, addSpecialTokens: raw)
+            let settings = try Generation.Configuration(
+                maximumNewTokens: maxTokens,
+                sampler: try .init(temperature: temperature, topK: topK, topP: topP, seed: seed),
+                stopTokenIDs: ChatPrompt.stopTokenIDs(tokenizer))
+            var stream = TokenStreamDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
+            var streamError: (any Error)?
+            let (_, statistics) = try Generation(configuration: settings).run(loaded.model, prompt: promptTokens) { id in
+                do {
+                    let piece = try stream.append(id)
+                    FileHandle.standardOutput.write(Data(piece.utf8))
+                } catch {
+                    streamError = error
+                }
+            }
+            if let streamError { throw streamError }
+            FileHandle.standardOutput.write(Data((stream.finish() + "\n").utf8))
+            if stats {
+                let line = String(
+                    format: "prompt %d tokens in %.2f s (%.1f tokens/s); %d new tokens in %.2f s (%.2f tokens/s)\n",
+                    statistics.promptTokens, statistics.prefillSeconds, Double(statistics.promptTokens) / statistics.prefillSeconds,
+                    statistics.generatedTokens, statistics.decodeSeconds,
+                    Double(statistics.generatedTokens) / max(statistics.decodeSeconds, 1e-9))
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        }
+    }
+}
