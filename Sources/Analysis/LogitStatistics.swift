@@ -15,7 +15,8 @@ enum LogitStatistics {
         logits.scalars.withUnsafeBufferPointer { model in
             (reference?.scalars ?? []).withUnsafeBufferPointer { ref in
                 partial.withUnsafeMutableBufferPointer { sums in
-                    nonisolated(unsafe) let (m, r, s) = (model.baseAddress!, ref.baseAddress, sums.baseAddress!)
+                    // An empty array's buffer may still have a base address: decide on `reference`, not on the pointer.
+                    nonisolated(unsafe) let (m, r, s) = (model.baseAddress!, reference == nil ? nil : ref.baseAddress, sums.baseAddress!)
                     DispatchQueue.concurrentPerform(iterations: threads) { worker in
                         var score = WindowScore()
                         let rows = (predicted * worker / threads)..<(predicted * (worker + 1) / threads)
