@@ -26,7 +26,7 @@ let package = Package(
         .executableTarget(name: "quanta", dependencies: [
             "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: native),
-        .target(name: "TestSupport", dependencies: ["TensorCore", "ModelFormats", "Inference"], swiftSettings: native),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "ModelFormats", "Inference", "Tokenization"], swiftSettings: native),
         .executableTarget(name: "Benchmarks", dependencies: ["Pipeline", "TensorCore", "Inference"],
                           swiftSettings: native),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
