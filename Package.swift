@@ -27,8 +27,6 @@ let package = Package(
             "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: native),
         .target(name: "TestSupport", dependencies: ["TensorCore", "ModelFormats", "Inference", "Tokenization"], swiftSettings: native),
-        .executableTarget(name: "Benchmarks", dependencies: ["Pipeline", "TensorCore", "Inference"],
-                          swiftSettings: native),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
