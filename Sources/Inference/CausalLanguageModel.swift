@@ -8,6 +8,24 @@ public protocol CausalLanguageModel: Sendable {
     func logits(for tokens: [Int]) throws(ModelError) -> Tensor
 }
 
+/// A Llama model run with hooks on every forward pass (fake-quantized activations, KV-cache quantization).
+public struct HookedLlamaModel: CausalLanguageModel, @unchecked Sendable {
+    public let model: LlamaModel
+    public let hooks: any ForwardHooks
+
+    public init(model: LlamaModel, hooks: any ForwardHooks) {
+        self.model = model
+        self.hooks = hooks
+    }
+
+    public var vocabularySize: Int { model.configuration.vocabularySize }
+
+    public func logits(for tokens: [Int]) throws(ModelError) -> Tensor {
+        var cache = model.makeCache(capacity: tokens.count)
+        return try model.forward(tokens: tokens, cache: &cache, logits: .all, hooks: hooks)
+    }
+}
+
 extension LlamaModel: CausalLanguageModel {
     public var vocabularySize: Int { configuration.vocabularySize }
 

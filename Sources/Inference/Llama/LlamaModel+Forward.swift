@@ -16,7 +16,9 @@ extension LlamaModel {
     /// Prefill passes many tokens (matrix products through BLAS); decode passes one.
     /// - Returns: logits `[rows, vocabularySize]` as chosen by `logits`.
     /// - Throws: `ModelError.invalidInput` for an empty input, a token id outside the vocabulary, or a context overflow.
-    public func forward(tokens: [Int], cache: inout KVCache, logits selection: LogitsSelection = .all) throws(ModelError) -> Tensor {
+    public func forward(
+        tokens: [Int], cache: inout KVCache, logits selection: LogitsSelection = .all, hooks: (any ForwardHooks)? = nil
+    ) throws(ModelError) -> Tensor {
         let c = configuration
         guard !tokens.isEmpty else { throw .invalidInput("no tokens to run") }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
@@ -36,7 +38,7 @@ extension LlamaModel {
         }
         var scratch = ForwardScratch(configuration: c, tokenCount: T, past: cache.count)
         for layer in blocks.indices {
-            runBlock(layer, x: &x, cache: &cache, scratch: &scratch)
+            runBlock(layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
         }
         cache.commit(T)
         let rows: Range<Int> = switch selection {
@@ -62,24 +64,27 @@ extension LlamaModel {
         if !rows.isEmpty {
             normalized.withUnsafeBufferPointer { input in
                 result.scalars.withUnsafeMutableBufferPointer { output in
-                    lmHead.forward(input.baseAddress!, rows: rows.count, into: output.baseAddress!)
+                    lmHead.forward(input.baseAddress!, rows: rows.count, into: output.baseAddress!, hooks: hooks)
                 }
             }
         }
         return result
     }
 
-    private func runBlock(_ layer: Int, x: inout [Float], cache: inout KVCache, scratch s: inout ForwardScratch) {
+    private func runBlock(
+        _ layer: Int, x: inout [Float], cache: inout KVCache, scratch s: inout ForwardScratch, hooks: (any ForwardHooks)?
+    ) {
         let c = configuration
         let block = blocks[layer]
         let T = s.tokenCount, H = c.hiddenSize
         x.withUnsafeMutableBufferPointer { xs in
             let xp = xs.baseAddress!
             s.rmsNorm(xp, weight: block.inputNorm, epsilon: c.rmsNormEpsilon, width: H)
-            block.queryProjection.forward(s.normalized, rows: T, into: s.query)
-            block.keyProjection.forward(s.normalized, rows: T, into: s.key)
-            block.valueProjection.forward(s.normalized, rows: T, into: s.value)
+            block.queryProjection.forward(s.normalized, rows: T, into: s.query, hooks: hooks)
+            block.keyProjection.forward(s.normalized, rows: T, into: s.key, hooks: hooks)
+            block.valueProjection.forward(s.normalized, rows: T, into: s.value, hooks: hooks)
             s.applyRotary(c)
+            hooks?.keyValue(layer: layer, keys: s.key, values: s.value, rows: T, width: c.keyValueWidth)
             cache.keys[layer].withUnsafeMutableBufferPointer { keys in
                 cache.values[layer].withUnsafeMutableBufferPointer { values in
                     let offset = s.past * c.keyValueWidth
@@ -88,17 +93,17 @@ extension LlamaModel {
                     s.attend(c, keys: keys.baseAddress!, values: values.baseAddress!)
                 }
             }
-            block.outputProjection.forward(s.attention, rows: T, into: s.residual)
+            block.outputProjection.forward(s.attention, rows: T, into: s.residual, hooks: hooks)
             s.addResidual(into: xp, count: T * H)
             s.rmsNorm(xp, weight: block.postAttentionNorm, epsilon: c.rmsNormEpsilon, width: H)
-            block.gateProjection.forward(s.normalized, rows: T, into: s.gate)
-            block.upProjection.forward(s.normalized, rows: T, into: s.up)
+            block.gateProjection.forward(s.normalized, rows: T, into: s.gate, hooks: hooks)
+            block.upProjection.forward(s.normalized, rows: T, into: s.up, hooks: hooks)
             nonisolated(unsafe) let (gate, up) = (s.gate, s.up)
             let width = c.intermediateSize
             Parallel.forEachChunk(count: T, minimumPerChunk: 4) { rows in
                 Activation.swiGLU(gate: gate + rows.lowerBound * width, up: up + rows.lowerBound * width, count: rows.count * width)
             }
-            block.downProjection.forward(s.gate, rows: T, into: s.residual)
+            block.downProjection.forward(s.gate, rows: T, into: s.residual, hooks: hooks)
             s.addResidual(into: xp, count: T * H)
         }
     }

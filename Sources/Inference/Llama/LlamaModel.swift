@@ -14,6 +14,12 @@ public struct LlamaModel: Sendable {
         public var gateProjection: Linear
         public var upProjection: Linear
         public var downProjection: Linear
+
+        /// The block's linear layers in execution order.
+        nonisolated(unsafe) public static let linearPaths: [WritableKeyPath<Block, Linear>] = [
+            \.queryProjection, \.keyProjection, \.valueProjection, \.outputProjection, \.gateProjection, \.upProjection,
+            \.downProjection,
+        ]
     }
 
     public let configuration: LlamaConfiguration
@@ -42,7 +48,7 @@ public struct LlamaModel: Sendable {
             let weight = try take("\(name).weight", [out, inFeatures])
             var bias: Tensor? = nil
             if remaining["\(name).bias"] != nil { bias = try take("\(name).bias", [out]) }
-            return Linear(weight: weight, bias: bias)
+            return Linear(weight: weight, bias: bias, name: name)
         }
         let h = c.hiddenSize
         embedding = try take("model.embed_tokens.weight", [c.vocabularySize, h])
@@ -63,9 +69,9 @@ public struct LlamaModel: Sendable {
         self.blocks = blocks
         finalNorm = try take("model.norm.weight", [h])
         if remaining["lm_head.weight"] != nil {
-            lmHead = Linear(weight: try take("lm_head.weight", [c.vocabularySize, h]))
+            lmHead = Linear(weight: try take("lm_head.weight", [c.vocabularySize, h]), name: "lm_head")
         } else if c.tieWordEmbeddings {
-            lmHead = Linear(weight: embedding)
+            lmHead = Linear(weight: embedding, name: "lm_head")
         } else {
             throw .missingWeight("lm_head.weight")
         }
@@ -78,6 +84,30 @@ public struct LlamaModel: Sendable {
     /// An empty KV cache sized for `capacity` positions.
     public func makeCache(capacity: Int = 512) -> KVCache {
         KVCache(layerCount: configuration.layerCount, width: configuration.keyValueWidth, capacity: capacity)
+    }
+
+    /// Every linear layer in model order (blocks first, LM head last), with its Hugging Face name.
+    public var linearLayers: [Linear] {
+        blocks.flatMap { b in
+            [b.queryProjection, b.keyProjection, b.valueProjection, b.outputProjection, b.gateProjection, b.upProjection, b.downProjection]
+        } + [lmHead]
+    }
+
+    /// Replaces the linear layer named `name` by `transform(layer)`.
+    /// - Returns: false when no layer has that name.
+    @discardableResult
+    public mutating func updateLinear(_ name: String, _ transform: (inout Linear) throws -> Void) rethrows -> Bool {
+        if lmHead.name == name {
+            try transform(&lmHead)
+            return true
+        }
+        for index in blocks.indices {
+            for path in Block.linearPaths where blocks[index][keyPath: path].name == name {
+                try transform(&blocks[index][keyPath: path])
+                return true
+            }
+        }
+        return false
     }
 
     /// Total parameter count (tied embeddings counted once).
