@@ -1,0 +1,194 @@
+/// A whole-model quantization recipe: a global scheme per quantization point, per-layer overrides by exact name or
+/// glob, layers left in float, calibration settings and the algorithms to run in order. Read from JSON or YAML.
+public struct QuantRecipe: Codable, Sendable, Equatable {
+    /// Settings for one layer or a glob of layers (`*.mlp.down_proj`); a nil scheme keeps the global one.
+    public struct Override: Codable, Sendable, Equatable {
+        /// Exact Hugging Face module name or a glob (`*` any run of characters, `?` one character).
+        public var pattern: String
+        public var weight: QuantScheme?
+        public var input: QuantScheme?
+        public var output: QuantScheme?
+        /// Leave matching layers in float.
+        public var exclude: Bool
+
+        enum CodingKeys: String, CodingKey { case pattern, weight, input, output, exclude }
+
+        public init(pattern: String, weight: QuantScheme? = nil, input: QuantScheme? = nil, output: QuantScheme? = nil, exclude: Bool = false) {
+            self.pattern = pattern
+            self.weight = weight
+            self.input = input
+            self.output = output
+            self.exclude = exclude
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            pattern = try c.decode(String.self, forKey: .pattern)
+            weight = try c.decodeIfPresent(QuantScheme.self, forKey: .weight)
+            input = try c.decodeIfPresent(QuantScheme.self, forKey: .input)
+            output = try c.decodeIfPresent(QuantScheme.self, forKey: .output)
+            exclude = try c.decodeIfPresent(Bool.self, forKey: .exclude) ?? false
+        }
+    }
+
+    /// Where calibration text comes from and how much of it.
+    public struct Calibration: Codable, Sendable, Equatable {
+        /// A UTF-8 text file; nil generates text from the model itself.
+        public var file: String?
+        public var samples: Int
+        public var sequenceLength: Int
+        public var seed: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case file, samples, seed
+            case sequenceLength = "seq_len"
+        }
+
+        public init(file: String? = nil, samples: Int = 128, sequenceLength: Int = 512, seed: UInt64 = 0) {
+            self.file = file
+            self.samples = samples
+            self.sequenceLength = sequenceLength
+            self.seed = seed
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            file = try c.decodeIfPresent(String.self, forKey: .file)
+            samples = try c.decodeIfPresent(Int.self, forKey: .samples) ?? 128
+            sequenceLength = try c.decodeIfPresent(Int.self, forKey: .sequenceLength) ?? 512
+            seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        }
+
+        public func validate() throws(QuantError) {
+            guard samples >= 1 else { throw .invalidConfiguration(field: "calibration.samples", reason: "must be >= 1, got \(samples)") }
+            guard sequenceLength >= 2 else {
+                throw .invalidConfiguration(field: "calibration.seq_len", reason: "must be >= 2, got \(sequenceLength)")
+            }
+        }
+    }
+
+    public var name: String
+    /// Linear weights.
+    public var weight: QuantScheme?
+    /// Linear inputs (activations).
+    public var input: QuantScheme?
+    /// Linear outputs.
+    public var output: QuantScheme?
+    /// Keys and values entering the KV cache.
+    public var kvCache: QuantScheme?
+    public var overrides: [Override]
+    /// Layers left in float (exact names or globs); default `lm_head`.
+    public var exclude: [String]
+    public var calibration: Calibration
+    /// Algorithm names, run in order.
+    public var algorithms: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, weight, input, output, overrides, exclude, calibration, algorithms
+        case kvCache = "kv_cache"
+    }
+
+    /// Algorithms this build can run.
+    public static let availableAlgorithms: [String] = []
+
+    public init(
+        name: String, weight: QuantScheme? = nil, input: QuantScheme? = nil, output: QuantScheme? = nil,
+        kvCache: QuantScheme? = nil, overrides: [Override] = [], exclude: [String] = ["lm_head"],
+        calibration: Calibration = Calibration(), algorithms: [String] = []
+    ) throws(QuantError) {
+        self.name = name
+        self.weight = weight
+        self.input = input
+        self.output = output
+        self.kvCache = kvCache
+        self.overrides = overrides
+        self.exclude = exclude
+        self.calibration = calibration
+        self.algorithms = algorithms
+        try validate()
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let known = Set(CodingKeys.allKeys)
+        if let raw = try? decoder.container(keyedBy: AnyKey.self) {
+            for key in raw.allKeys where !known.contains(key.stringValue) {
+                throw QuantError.invalidConfiguration(
+                    field: key.stringValue, reason: "unknown recipe field; allowed: \(known.sorted().joined(separator: ", "))")
+            }
+        }
+        try self.init(
+            name: try c.decodeIfPresent(String.self, forKey: .name) ?? "custom",
+            weight: try c.decodeIfPresent(QuantScheme.self, forKey: .weight),
+            input: try c.decodeIfPresent(QuantScheme.self, forKey: .input),
+            output: try c.decodeIfPresent(QuantScheme.self, forKey: .output),
+            kvCache: try c.decodeIfPresent(QuantScheme.self, forKey: .kvCache),
+            overrides: try c.decodeIfPresent([Override].self, forKey: .overrides) ?? [],
+            exclude: try c.decodeIfPresent([String].self, forKey: .exclude) ?? ["lm_head"],
+            calibration: try c.decodeIfPresent(Calibration.self, forKey: .calibration) ?? Calibration(),
+            algorithms: try c.decodeIfPresent([String].self, forKey: .algorithms) ?? [])
+    }
+
+    /// Checks everything that does not need the model.
+    public func validate() throws(QuantError) {
+        guard weight != nil || input != nil || output != nil || kvCache != nil || overrides.contains(where: { $0.weight != nil || $0.input != nil || $0.output != nil }) else {
+            throw .invalidConfiguration(field: "recipe", reason: "quantizes nothing: give at least one of weight, input, output, kv_cache")
+        }
+        if let input, input.granularity == .perChannel {
+            throw .invalidConfiguration(field: "input.granularity", reason: "per_channel activations are not supported; use per_tensor, per_token (dynamic) or per_group")
+        }
+        if let kvCache {
+            guard [.fp8_e4m3, .int8, .fp8_e5m2].contains(kvCache.dataType) else {
+                throw .invalidConfiguration(field: "kv_cache.dtype", reason: "KV cache quantization supports fp8_e4m3, fp8_e5m2 and int8, got \(kvCache.dataType.rawValue)")
+            }
+        }
+        for override in overrides where override.pattern.isEmpty {
+            throw .invalidConfiguration(field: "overrides.pattern", reason: "must not be empty")
+        }
+        for name in algorithms where !Self.availableAlgorithms.contains(name) {
+            throw .invalidConfiguration(
+                field: "algorithms", reason: "'\(name)' is not available in this build (available: \(Self.availableAlgorithms.isEmpty ? "none yet" : Self.availableAlgorithms.joined(separator: ", ")))")
+        }
+        try calibration.validate()
+    }
+
+    /// Whether any point needs calibration data (static activation or output scales, or a static KV cache).
+    public var needsCalibration: Bool {
+        let schemes = [input, output, kvCache] + overrides.flatMap { [$0.input, $0.output] }
+        return schemes.contains { scheme in scheme.map { !$0.isDynamic && !$0.dataType.isMicroscaling && !$0.dataType.isFloatCast } ?? false }
+    }
+}
+
+/// Any string key, to list unknown fields.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension QuantRecipe.CodingKeys: CaseIterable {
+    static var allKeys: [String] { allCases.map(\.rawValue) }
+}
+
+/// Matches Hugging Face module names against recipe patterns.
+public enum LayerPattern {
+    /// Whether `name` matches `pattern`: exact, or a glob with `*` (any run, dots included) and `?` (one character).
+    public static func matches(_ pattern: String, _ name: String) -> Bool {
+        let p = Array(pattern.unicodeScalars), n = Array(name.unicodeScalars)
+        var pi = 0, ni = 0, star = -1, mark = 0
+        while ni < n.count {
+            if pi < p.count && (p[pi] == "?" || p[pi] == n[ni]) {
+                pi += 1; ni += 1
+            } else if pi < p.count && p[pi] == "*" {
+                star = pi; mark = ni; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; ni = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count && p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}
