@@ -1,0 +1,60 @@
+import Foundation
+import Inference
+import QuantCore
+import TensorCore
+import Tokenization
+
+/// Token windows used to calibrate static scales.
+public enum CalibrationData {
+    /// Most tokens generated per sample when no calibration file is given (decode is the slow path).
+    public static let generatedSequenceLimit = 128
+    /// Most samples generated when no calibration file is given.
+    public static let generatedSampleLimit = 16
+
+    /// `samples` windows of `sequenceLength` tokens starting at seeded random offsets of the encoded file
+    /// (the GPTQ reference's sampling), or model-generated text when `file` is nil.
+    public static func windows(
+        _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: ByteLevelBPETokenizer,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws -> [[Int]] {
+        guard let file = settings.file else {
+            return try generated(settings, model: model, tokenizer: tokenizer, progress: progress)
+        }
+        let tokens = tokenizer.encode(try TextFile.read(file))
+        guard tokens.count >= settings.sequenceLength else {
+            throw QuantError.invalidConfiguration(
+                field: "calibration.seq_len", reason: "\(file) has \(tokens.count) tokens, fewer than one sample of \(settings.sequenceLength)")
+        }
+        var rng = SplitMix64(seed: settings.seed)
+        let span = tokens.count - settings.sequenceLength + 1
+        return (0..<settings.samples).map { _ in
+            let start = Int(rng.next() % UInt64(span))
+            return Array(tokens[start..<(start + settings.sequenceLength)])
+        }
+    }
+
+    /// Text sampled from the model itself (temperature 1, top-k 50, seeded), each sample started from a random
+    /// ordinary token. Sizes are capped (`generatedSampleLimit` × `generatedSequenceLimit`) because decoding one token
+    /// at a time is slow; pass a file for full-size calibration.
+    static func generated(
+        _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: ByteLevelBPETokenizer,
+        progress: (Int, Int) -> Void
+    ) throws -> [[Int]] {
+        let count = min(settings.samples, generatedSampleLimit)
+        let length = min(settings.sequenceLength, generatedSequenceLimit)
+        var rng = SplitMix64(seed: settings.seed)
+        var samples: [[Int]] = []
+        for index in 0..<count {
+            var first = Int(rng.next() % UInt64(tokenizer.vocabularySize))
+            while tokenizer.isSpecial(first) { first = Int(rng.next() % UInt64(tokenizer.vocabularySize)) }
+            let generation = Generation(configuration: try .init(
+                maximumNewTokens: length - 1,
+                sampler: try .init(temperature: 1, topK: 50, topP: 1, seed: settings.seed &+ UInt64(index)),
+                stopTokenIDs: []))
+            let (tokens, _) = try generation.run(model, prompt: [first])
+            samples.append([first] + tokens)
+            progress(index + 1, count)
+        }
+        return samples
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import QuantCore
+import Testing
+
+@Suite struct BitPackingTests {
+    @Test(arguments: [2, 3, 4, 6, 8])
+    func packUnpackRoundTrips(bitWidth: Int) {
+        for isSigned in [false, true] {
+            let low = isSigned ? -(1 << (bitWidth - 1)) : 0
+            let high = isSigned ? (1 << (bitWidth - 1)) - 1 : (1 << bitWidth) - 1
+            let codes = (0..<37).map { Int32(low + ($0 * 7) % (high - low + 1)) }
+            let packed = BitPacking.pack(codes, bitWidth: bitWidth)
+            #expect(packed.count == (37 * bitWidth + 7) / 8)
+            #expect(BitPacking.unpack(packed, count: 37, bitWidth: bitWidth, isSigned: isSigned) == codes)
+        }
+    }
+
+    @Test func fourBitCodesShareBytesLowNibbleFirst() {
+        #expect(BitPacking.pack([1, 2, 15], bitWidth: 4) == [0x21, 0x0F])
+    }
+}
+
+@Suite struct RecipeTests {
+    static func decode(_ json: String) throws -> QuantRecipe {
+        try JSONDecoder().decode(QuantRecipe.self, from: Data(json.utf8))
+    }
+
+    @Test func everyPresetIsValid() throws {
+        for (name, _) in QuantRecipe.presetDescriptions {
+            let recipe = try QuantRecipe.preset(name)
+            #expect(recipe.name == name)
+            #expect(recipe.exclude == ["lm_head"])
+        }
+        #expect(try QuantRecipe.preset("w8a8-int8-static").needsCalibration)
+        #expect(try !QuantRecipe.preset("w4a16-g128").needsCalibration)
+        #expect(try !QuantRecipe.preset("w8a8-int8-dynamic").needsCalibration)
+    }
+
+    @Test func recipeFileDecodesWithDefaults() throws {
+        let recipe = try Self.decode("""
+            {"name": "mine", "weight": {"dtype": "int4", "granularity": "per_group", "group_size": 64},
+             "overrides": [{"pattern": "*.mlp.down_proj", "weight": {"dtype": "int8", "granularity": "per_channel"}}],
+             "calibration": {"samples": 8, "seq_len": 64}}
+            """)
+        #expect(recipe.weight?.groupSize == 64)
+        #expect(recipe.weight?.isSymmetric == true)
+        #expect(recipe.weight?.rounding == .halfToEven)
+        #expect(recipe.overrides.first?.weight?.dataType == .int8)
+        #expect(recipe.calibration.seed == 0)
+        #expect(recipe.exclude == ["lm_head"])
+    }
+
+    /// Each impossible recipe is rejected with the field and what is allowed.
+    @Test(arguments: [
+        (#"{"weight": {"dtype": "int5"}}"#, "dtype", "unknown data type 'int5'"),
+        (#"{"weight": {"dtype": "int4", "granularity": "per_group", "group_size": 0}}"#, "group_size", "must be > 0, got 0"),
+        (#"{"weight": {"dtype": "fp8_e4m3", "symmetric": false}}"#, "symmetric", "asymmetric quantization needs an integer format"),
+        (#"{"weight": {"dtype": "mxfp4_e2m1", "group_size": 16}}"#, "group_size", "OCP MX blocks hold 32 elements"),
+        (#"{"weight": {"dtype": "int8", "granularity": "per_lane"}}"#, "granularity", "unknown value 'per_lane'"),
+        (#"{"weight": {"dtype": "int8", "observer": "median"}}"#, "observer", "unknown method 'median'"),
+        (#"{"weight": {"dtype": "int8"}, "algorithms": ["magic"]}"#, "algorithms", "'magic' is not available"),
+        (#"{"weight": {"dtype": "int8"}, "calibration": {"samples": 0}}"#, "calibration.samples", "must be >= 1"),
+        (#"{"wieght": {"dtype": "int8"}}"#, "wieght", "unknown recipe field"),
+        (#"{"name": "nothing"}"#, "recipe", "quantizes nothing"),
+    ])
+    func impossibleRecipesNameTheField(json: String, field: String, reason: String) throws {
+        do {
+            _ = try Self.decode(json)
+            Issue.record("accepted \(json)")
+        } catch let QuantError.invalidConfiguration(actualField, actualReason) {
+            #expect(actualField == field)
+            #expect(actualReason.contains(reason), "\(actualReason)")
+        }
+    }
+
+    @Test func globsMatchModuleNames() {
+        #expect(LayerPattern.matches("*.mlp.down_proj", "model.layers.3.mlp.down_proj"))
+        #expect(!LayerPattern.matches("*.mlp.down_proj", "model.layers.3.mlp.up_proj"))
+        #expect(LayerPattern.matches("model.layers.?.self_attn.*", "model.layers.7.self_attn.q_proj"))
+        #expect(!LayerPattern.matches("model.layers.?.self_attn.*", "model.layers.17.self_attn.q_proj"))
+        #expect(LayerPattern.matches("lm_head", "lm_head"))
+    }
+}
