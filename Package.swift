@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: native),
         .target(name: "QuantCore", dependencies: ["TensorCore"], swiftSettings: native),
         .target(name: "ModelFormats", dependencies: ["TensorCore"], swiftSettings: native),
-        .target(name: "Tokenization", swiftSettings: native),
+        .target(name: "Tokenization", exclude: ["README.md"], swiftSettings: native),
         .target(name: "Inference", dependencies: ["TensorCore", "QuantCore"], swiftSettings: native),
         .target(name: "Analysis", dependencies: ["TensorCore", "Inference"], swiftSettings: native),
         .target(name: "Pipeline", dependencies: ["TensorCore", "QuantCore", "ModelFormats", "Tokenization", "Inference", "Analysis"],

@@ -1,6 +1,9 @@
 import Foundation
 
 /// Reads user text (evaluation or calibration files) as UTF-8, with errors that name the file.
+///
+/// Line ends are normalized as Python's text mode does (universal newlines: CRLF and lone CR become LF), so a file
+/// tokenizes to the same ids as the PyTorch/transformers reference reads it (wikitext-2's test split has CRLF ends).
 public enum TextFile {
     /// The whole file as a string.
     /// - Throws: `PipelineError.unreadableText` when missing, unreadable, not UTF-8, or empty.
@@ -15,6 +18,24 @@ public enum TextFile {
             throw .unreadableText(path: path, reason: "not valid UTF-8")
         }
         guard !text.isEmpty else { throw .unreadableText(path: path, reason: "the file is empty") }
-        return text
+        return normalizingLineEnds(text)
+    }
+
+    /// CRLF and lone CR become LF.
+    public static func normalizingLineEnds(_ text: String) -> String {
+        guard text.utf8.contains(13) else { return text }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var previousWasCR = false
+        for byte in text.utf8 {
+            if byte == 13 {
+                bytes.append(10)
+                previousWasCR = true
+                continue
+            }
+            if !(byte == 10 && previousWasCR) { bytes.append(byte) }
+            previousWasCR = false
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

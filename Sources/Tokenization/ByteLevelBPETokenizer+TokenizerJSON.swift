@@ -29,11 +29,12 @@ extension ByteLevelBPETokenizer {
             }
         }
         if try model.bool("byte_fallback", default: false) {
-            throw .unsupportedFeature(component: "model.byte_fallback", detail: "true (SentencePiece-style <0xXX> tokens)")
+            throw .unsupportedFeature(
+                component: "model.byte_fallback", detail: "true (SentencePiece-style <0xXX> tokens)")
         }
 
         // Vocabulary: ids must be dense once added tokens are included.
-        guard case let .object(vocabFields) = try model.required("vocab") else {
+        guard case .object(let vocabFields) = try model.required("vocab") else {
             throw .malformedJSON(path: "model.vocab", reason: "expected an object of token -> id")
         }
         var tokensByID: [Int: String] = [:]
@@ -53,7 +54,9 @@ extension ByteLevelBPETokenizer {
         var tokens: [String] = []
         tokens.reserveCapacity(count)
         for id in 0..<count {
-            guard let token = tokensByID[id] else { throw .invalidVocabulary("no token has id \(id) (ids must be dense)") }
+            guard let token = tokensByID[id] else {
+                throw .invalidVocabulary("no token has id \(id) (ids must be dense)")
+            }
             tokens.append(token)
         }
 
@@ -106,7 +109,8 @@ extension ByteLevelBPETokenizer {
         try self.init(
             tokens: tokens, mergePairs: mergePairs, addedTokens: addedTokens, preTokenizer: preTokenizer,
             bosTokenID: try lookup(bosToken, "BOS"), eosTokenID: try lookup(eosToken, "EOS"), prefixTokenIDs: prefix,
-            suffixTokenIDs: suffix, unknownTokenID: unknownID, fusesUnknownTokens: try model.bool("fuse_unk", default: false),
+            suffixTokenIDs: suffix, unknownTokenID: unknownID,
+            fusesUnknownTokens: try model.bool("fuse_unk", default: false),
             ignoresMerges: try model.bool("ignore_merges", default: false),
             // tokenizers builds its merge map with `collect()` into a HashMap: a repeated pair keeps the last rank.
             keepsFirstDuplicateMerge: false)
@@ -119,7 +123,8 @@ extension ByteLevelBPETokenizer {
             let object = try JSONObject(item, path: "added_tokens[\(index)]")
             let content = try object.string("content")
             if try object.bool("single_word", default: false) {
-                throw .unsupportedFeature(component: "added_tokens[\(index)].single_word", detail: "true for '\(content)'")
+                throw .unsupportedFeature(
+                    component: "added_tokens[\(index)].single_word", detail: "true for '\(content)'")
             }
             let id = try object.int("id")
             guard id >= 0 else { throw .malformedJSON(path: object.keyPath("id"), reason: "negative id \(id)") }
@@ -138,27 +143,30 @@ extension ByteLevelBPETokenizer {
         pairs.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             switch item {
-            case let .string(line):
+            case .string(let line):
                 // tokenizers' legacy format: exactly two parts around one space.
                 let parts = line.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else {
                     throw .invalidMerge(index: index, merge: line, reason: "expected two tokens separated by one space")
                 }
                 pairs.append((String(parts[0]), String(parts[1])))
-            case let .array(parts):
-                guard parts.count == 2, case let .string(left) = parts[0], case let .string(right) = parts[1] else {
+            case .array(let parts):
+                guard parts.count == 2, case .string(let left) = parts[0], case .string(let right) = parts[1] else {
                     throw .malformedJSON(path: "model.merges[\(index)]", reason: "expected a pair of strings")
                 }
                 pairs.append((left, right))
             default:
-                throw .malformedJSON(path: "model.merges[\(index)]", reason: "expected a string or a pair, found \(item.kind)")
+                throw .malformedJSON(
+                    path: "model.merges[\(index)]", reason: "expected a string or a pair, found \(item.kind)")
             }
         }
         return pairs
     }
 
     /// The steps of a pre-tokenizer; `nil` marks the ByteLevel step's byte mapping.
-    private static func parsePreTokenizer(_ value: JSONValue, path: String) throws(TokenizerError) -> [PreTokenizer.Step?] {
+    private static func parsePreTokenizer(_ value: JSONValue, path: String) throws(TokenizerError) -> [PreTokenizer
+        .Step?]
+    {
         let object = try JSONObject(value, path: path)
         let type = try object.string("type")
         switch type {

@@ -22,17 +22,14 @@ public struct ByteLevelBPETokenizer: Sendable {
     public let addedTokens: [AddedToken]
     /// When true, a piece that is itself in the vocabulary becomes that token without merging (Hugging Face
     /// `ignore_merges`; llama.cpp does this for Llama 3).
-    public let ignoresMerges: Bool
+    public var ignoresMerges: Bool { model.ignoresMerges }
     /// The token for bytes that have none (Hugging Face `unk_token`); nil drops such bytes.
-    public let unknownTokenID: Int?
+    public var unknownTokenID: Int? { model.unknownTokenID }
     /// Consecutive unknown bytes become one unknown token (Hugging Face `fuse_unk`).
-    public let fusesUnknownTokens: Bool
+    public var fusesUnknownTokens: Bool { model.fusesUnknownTokens }
 
     let tokens: [String]
-    let vocabulary: [String: Int]
-    let merges: MergeTable
-    /// The token id of each byte's alphabet scalar, -1 where the vocabulary lacks it.
-    let byteTokenIDs: [Int32]
+    let model: BPEModel
     /// Token `i`'s decoded bytes are `tokenBytes[tokenByteOffsets[i]..<tokenByteOffsets[i + 1]]`.
     let tokenBytes: [UInt8]
     let tokenByteOffsets: [Int]
@@ -138,21 +135,24 @@ public struct ByteLevelBPETokenizer: Sendable {
         for (rank, (left, right)) in mergePairs.enumerated() {
             func id(_ token: String) throws(TokenizerError) -> Int32 {
                 guard let id = vocabulary[token] else {
-                    throw .invalidMerge(index: rank, merge: "\(left) \(right)", reason: "'\(token)' is not in the vocabulary")
+                    throw .invalidMerge(
+                        index: rank, merge: "\(left) \(right)", reason: "'\(token)' is not in the vocabulary")
                 }
                 return Int32(id)
             }
             let leftID = try id(left)
             let rightID = try id(right)
             let resultID = try id(left + right)
-            table.insert(left: leftID, right: rightID, rank: Int32(rank), result: resultID, keepFirst: keepsFirstDuplicateMerge)
+            table.insert(
+                left: leftID, right: rightID, rank: Int32(rank), result: resultID, keepFirst: keepsFirstDuplicateMerge)
         }
 
         var flags = [Bool](repeating: false, count: tokens.count)
         var addedContent: [Int: String] = [:]
         for token in addedTokens {
             guard token.id >= 0 && token.id < tokens.count else {
-                throw .tokenIDOutOfRange(role: "added token '\(token.content)'", id: token.id, vocabularySize: tokens.count)
+                throw .tokenIDOutOfRange(
+                    role: "added token '\(token.content)'", id: token.id, vocabularySize: tokens.count)
             }
             flags[token.id] = token.isSpecial
             addedContent[token.id] = token.content
@@ -176,15 +176,10 @@ public struct ByteLevelBPETokenizer: Sendable {
         self.prefixTokenIDs = prefixTokenIDs
         self.suffixTokenIDs = suffixTokenIDs
         self.addedTokens = addedTokens.sorted { $0.id < $1.id }
-        self.ignoresMerges = ignoresMerges
-        self.unknownTokenID = unknownTokenID
-        self.fusesUnknownTokens = fusesUnknownTokens
         self.tokens = tokens
-        self.vocabulary = vocabulary
-        merges = table
-        byteTokenIDs = (0..<256).map { byte in
-            vocabulary[String(ByteLevelAlphabet.scalar(for: UInt8(byte)))].map { Int32($0) } ?? -1
-        }
+        model = BPEModel(
+            vocabulary: vocabulary, merges: table, ignoresMerges: ignoresMerges, unknownTokenID: unknownTokenID,
+            fusesUnknownTokens: fusesUnknownTokens)
         tokenBytes = bytes
         tokenByteOffsets = offsets
         specialFlags = flags
@@ -196,7 +191,7 @@ public struct ByteLevelBPETokenizer: Sendable {
     public var vocabularySize: Int { tokens.count }
 
     /// The number of merge rules in use (after duplicates are dropped).
-    public var mergeCount: Int { merges.count }
+    public var mergeCount: Int { model.merges.count }
 
     /// The token string of `id` as the vocabulary spells it (`Ġthe`), or nil when out of range.
     public func token(for id: Int) -> String? {
@@ -204,13 +199,13 @@ public struct ByteLevelBPETokenizer: Sendable {
     }
 
     /// The id of a token spelled as in the vocabulary (`Ġthe`, `<|im_end|>`), or nil.
-    public func id(for token: String) -> Int? { vocabulary[token] }
+    public func id(for token: String) -> Int? { model.vocabulary[token] }
 
     /// Whether `id` is a special token (GGUF control or unknown type; `tokenizer.json` `"special": true`).
     public func isSpecial(_ id: Int) -> Bool { id >= 0 && id < specialFlags.count && specialFlags[id] }
 
     /// Bytes whose alphabet scalar has no token: `encode` drops them (or emits `unknownTokenID`).
     public var bytesWithoutToken: [UInt8] {
-        (0..<256).filter { byteTokenIDs[$0] < 0 }.map { UInt8($0) }
+        (0..<256).filter { model.byteTokenIDs[$0] < 0 }.map { UInt8($0) }
     }
 }

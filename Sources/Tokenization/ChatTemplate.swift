@@ -55,7 +55,8 @@ public struct ChatTemplate: Sendable, Equatable {
         {
             let utf8 = Array(source.utf8)
             let prompt = String(
-                decoding: utf8[Self.defaultSystemPrefix.utf8.count..<(utf8.count - Self.defaultSystemSuffix.utf8.count)],
+                decoding: utf8[
+                    Self.defaultSystemPrefix.utf8.count..<(utf8.count - Self.defaultSystemSuffix.utf8.count)],
                 as: UTF8.self)
             // A quote or a Jinja delimiter would mean the "prompt" is really more template code.
             if !prompt.contains("'") && !prompt.contains("{") && !prompt.contains("}") {

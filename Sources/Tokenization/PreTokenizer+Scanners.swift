@@ -1,7 +1,7 @@
 // Hand-written matchers for the two supported split regexes. Each returns where the regex's match starting at
-// `start` ends, trying the alternatives in order as Oniguruma does; `end` acts as the end of the subject string (Hugging
-// Face applies the regex to each piece separately, so `(?!\S)` succeeds there). Swift `Regex` gives the same answers
-// but is two orders of magnitude slower on a megabyte of text.
+// `start` ends, trying the alternatives in order as Oniguruma does; `end` acts as the end of the subject string
+// (Hugging Face applies the regex to each piece separately, so `(?!\S)` succeeds there). Swift `Regex` could express
+// the patterns but is far too slow for a megabyte of text.
 
 private let apostrophe: UInt32 = 0x27
 private let space: UInt32 = 0x20
@@ -32,7 +32,8 @@ extension PreTokenizer {
         return whitespaceMatch(classes, at: start, end: end)
     }
 
-    /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+    /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*`
+    /// `|\s*[\r\n]+|\s+(?!\S)|\s+`
     static func llama3Match(
         _ scalars: UnsafeBufferPointer<UInt32>, _ classes: UnsafeBufferPointer<UInt8>, at start: Int, end: Int
     ) -> Int {

@@ -11,7 +11,8 @@ public struct PreTokenizer: Sendable, Equatable {
         case digits(individualDigits: Bool)
         /// Hugging Face `Split(pattern, behavior: Isolated)`: every regex match becomes its own piece.
         case split(SplitPattern)
-        /// Hugging Face `ByteLevel(add_prefix_space: true)`: a piece that does not start with U+0020 gets one prepended.
+        /// Hugging Face `ByteLevel(add_prefix_space: true)`: a piece that does not start with U+0020 gets one
+        /// prepended.
         case addPrefixSpace
     }
 
@@ -28,7 +29,8 @@ public struct PreTokenizer: Sendable, Equatable {
             case .gpt2:
                 #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
             case .llama3:
-                #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+                #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"#
+                    + #"|\s*[\r\n]+|\s+(?!\S)|\s+"#
             }
         }
     }
@@ -50,9 +52,9 @@ public struct PreTokenizer: Sendable, Equatable {
     public static let llama3 = PreTokenizer(steps: [.split(.llama3)])
 
     /// GGUF `tokenizer.ggml.pre` names and what they mean, following llama.cpp's `llama_vocab::impl::load`, which
-    /// gives every name in a group the same regex list.
+    /// gives every name in a group the same regex list. llama.cpp spells GPT-2's `gpt-2`; `gpt2` is accepted too.
     static let ggufNames: [String: PreTokenizer] = [
-        "gpt2": .gpt2, "mpt": .gpt2, "olmo": .gpt2,
+        "gpt-2": .gpt2, "gpt2": .gpt2, "phi-2": .gpt2, "mpt": .gpt2, "olmo": .gpt2,
         "smollm": .smolLM, "starcoder": .smolLM, "refact": .smolLM, "codeshell": .smolLM,
         "llama-bpe": .llama3, "llama3": .llama3, "llama-v3": .llama3, "falcon3": .llama3, "pixtral": .llama3,
     ]
@@ -73,41 +75,38 @@ public struct PreTokenizer: Sendable, Equatable {
     public func split(_ text: String) -> [String] {
         let scalars = text.unicodeScalars.map(\.value)
         let classes = scalars.map(ScalarClass.of)
-        var pieces: [String] = []
+        var collector = PieceCollector()
         scalars.withUnsafeBufferPointer { scalarBuffer in
             classes.withUnsafeBufferPointer { classBuffer in
-                forEachPiece(scalars: scalarBuffer, classes: classBuffer) { piece in
-                    var view = String.UnicodeScalarView()
-                    for value in piece { view.append(Unicode.Scalar(value).unsafelyUnwrapped) }
-                    pieces.append(String(view))
-                }
+                forEachPiece(scalars: scalarBuffer, classes: classBuffer, into: &collector)
             }
         }
-        return pieces
+        return collector.pieces
     }
 
-    /// Calls `body` with each piece of the text whose scalars and `ScalarClass` flags are given.
+    /// Hands each piece of the text whose scalars and `ScalarClass` flags are given to `consumer`, in order.
     /// - Parameters: `scalars` and `classes` have the same count; every scalar value is valid.
-    func forEachPiece(
-        scalars: UnsafeBufferPointer<UInt32>, classes: UnsafeBufferPointer<UInt8>,
-        _ body: (UnsafeBufferPointer<UInt32>) -> Void
+    func forEachPiece<Consumer: PieceConsumer>(
+        scalars: UnsafeBufferPointer<UInt32>, classes: UnsafeBufferPointer<UInt8>, into consumer: inout Consumer
     ) {
         precondition(scalars.count == classes.count)
         guard !scalars.isEmpty else { return }
-        apply(step: 0, scalars: scalars, classes: classes, range: 0..<scalars.count, body)
+        apply(step: 0, scalars: scalars, classes: classes, range: 0..<scalars.count, &consumer)
     }
 
-    private func apply(
+    // A generic consumer rather than a closure: the specialized loop then calls `consume` directly, without copying
+    // captured state per piece.
+    private func apply<Consumer: PieceConsumer>(
         step index: Int, scalars: UnsafeBufferPointer<UInt32>, classes: UnsafeBufferPointer<UInt8>,
-        range: Range<Int>, _ body: (UnsafeBufferPointer<UInt32>) -> Void
+        range: Range<Int>, _ consumer: inout Consumer
     ) {
         guard index < steps.count else {
-            body(UnsafeBufferPointer(rebasing: scalars[range]))
+            consumer.consume(UnsafeBufferPointer(rebasing: scalars[range]))
             return
         }
         let next = index + 1
         switch steps[index] {
-        case let .digits(individualDigits):
+        case .digits(let individualDigits):
             var start = range.lowerBound
             var position = range.lowerBound
             while position < range.upperBound {
@@ -115,19 +114,21 @@ public struct PreTokenizer: Sendable, Equatable {
                     position += 1
                     continue
                 }
-                if start < position { apply(step: next, scalars: scalars, classes: classes, range: start..<position, body) }
+                if start < position {
+                    apply(step: next, scalars: scalars, classes: classes, range: start..<position, &consumer)
+                }
                 var end = position + 1
                 if !individualDigits {
                     while end < range.upperBound && classes[end] == ScalarClass.number { end += 1 }
                 }
-                apply(step: next, scalars: scalars, classes: classes, range: position..<end, body)
+                apply(step: next, scalars: scalars, classes: classes, range: position..<end, &consumer)
                 start = end
                 position = end
             }
             if start < range.upperBound {
-                apply(step: next, scalars: scalars, classes: classes, range: start..<range.upperBound, body)
+                apply(step: next, scalars: scalars, classes: classes, range: start..<range.upperBound, &consumer)
             }
-        case let .split(pattern):
+        case .split(let pattern):
             var position = range.lowerBound
             while position < range.upperBound {
                 let end =
@@ -136,21 +137,37 @@ public struct PreTokenizer: Sendable, Equatable {
                     case .llama3: Self.llama3Match(scalars, classes, at: position, end: range.upperBound)
                     }
                 precondition(end > position, "pre-tokenizer scanner made no progress")
-                apply(step: next, scalars: scalars, classes: classes, range: position..<end, body)
+                apply(step: next, scalars: scalars, classes: classes, range: position..<end, &consumer)
                 position = end
             }
         case .addPrefixSpace:
             if scalars[range.lowerBound] == 0x20 {
-                apply(step: next, scalars: scalars, classes: classes, range: range, body)
+                apply(step: next, scalars: scalars, classes: classes, range: range, &consumer)
                 return
             }
             let prefixed = [0x20] + scalars[range]
             let prefixedClasses = [ScalarClass.whitespace] + classes[range]
             prefixed.withUnsafeBufferPointer { newScalars in
                 prefixedClasses.withUnsafeBufferPointer { newClasses in
-                    apply(step: next, scalars: newScalars, classes: newClasses, range: 0..<newScalars.count, body)
+                    apply(step: next, scalars: newScalars, classes: newClasses, range: 0..<newScalars.count, &consumer)
                 }
             }
         }
+    }
+}
+
+/// Receives the pieces a `PreTokenizer` produces.
+protocol PieceConsumer {
+    mutating func consume(_ piece: UnsafeBufferPointer<UInt32>)
+}
+
+/// Collects pieces as strings (for `PreTokenizer.split`).
+private struct PieceCollector: PieceConsumer {
+    var pieces: [String] = []
+
+    mutating func consume(_ piece: UnsafeBufferPointer<UInt32>) {
+        var view = String.UnicodeScalarView()
+        for value in piece { view.append(Unicode.Scalar(value).unsafelyUnwrapped) }
+        pieces.append(String(view))
     }
 }

@@ -27,27 +27,28 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unsupportedPreTokenizer(name):
+        case .unsupportedPreTokenizer(let name):
             "unsupported pre-tokenizer '\(name)' (supported GGUF names: "
                 + PreTokenizer.supportedGGUFNames.joined(separator: ", ")
                 + "; tokenizer.json: ByteLevel, Digits, Split with the GPT-2 or Llama 3 regex, Sequence of these)"
-        case let .unsupportedModel(type):
-            "unsupported tokenizer model '\(type)': only byte-level BPE (GGUF 'gpt2', tokenizer.json 'BPE') is implemented"
-        case let .unsupportedFeature(component, detail):
+        case .unsupportedModel(let type):
+            "unsupported tokenizer model '\(type)': only byte-level BPE (GGUF 'gpt2', tokenizer.json 'BPE') "
+                + "is implemented"
+        case .unsupportedFeature(let component, let detail):
             "unsupported \(component): \(detail)"
-        case let .malformedJSON(path, reason):
+        case .malformedJSON(let path, let reason):
             "tokenizer.json: \(path.isEmpty ? "<root>" : path): \(reason)"
-        case let .invalidMerge(index, merge, reason):
+        case .invalidMerge(let index, let merge, let reason):
             "merge #\(index) '\(merge)': \(reason)"
-        case let .countMismatch(what, expected, found):
+        case .countMismatch(let what, let expected, let found):
             "\(what): expected \(expected) entries, found \(found)"
-        case let .invalidTokenType(index, type):
+        case .invalidTokenType(let index, let type):
             "token #\(index) has token type \(type); expected 0...6 (GGUF llama_token_type)"
-        case let .tokenIDOutOfRange(role, id, vocabularySize):
+        case .tokenIDOutOfRange(let role, let id, let vocabularySize):
             "\(role) token id \(id) is outside the vocabulary 0..<\(vocabularySize)"
-        case let .invalidVocabulary(reason):
+        case .invalidVocabulary(let reason):
             "invalid vocabulary: \(reason)"
-        case let .unsupportedChatTemplate(prefix):
+        case .unsupportedChatTemplate(let prefix):
             "unsupported chat template (only ChatML templates are recognised): '\(prefix)...'"
         }
     }

@@ -52,7 +52,9 @@ struct AddedTokenTests {
         builder.set("added_tokens", [added])
         let tokenizer = try builder.build()
         let mask = try #require(tokenizer.id(for: "<mask>"))
-        #expect(tokenizer.encode("a  <mask>\t b") == Fixtures.ids(["a"], in: tokenizer) + [mask] + Fixtures.ids(["b"], in: tokenizer))
+        #expect(
+            tokenizer.encode("a  <mask>\t b") == Fixtures.ids(["a"], in: tokenizer) + [mask]
+                + Fixtures.ids(["b"], in: tokenizer))
     }
 
     @Test func normalizedTokensAreMatchedInASecondPass() throws {
@@ -64,7 +66,8 @@ struct AddedTokenTests {
         builder.set("added_tokens", added)
         let tokenizer = try builder.build()
         let bc = try #require(tokenizer.id(for: "bc"))
-        #expect(tokenizer.encode("abcd") == Fixtures.ids(["a"], in: tokenizer) + [bc] + Fixtures.ids(["d"], in: tokenizer))
+        #expect(
+            tokenizer.encode("abcd") == Fixtures.ids(["a"], in: tokenizer) + [bc] + Fixtures.ids(["d"], in: tokenizer))
         #expect(tokenizer.encode("xabcdx").count == 5)
     }
 

@@ -1,5 +1,5 @@
-@_spi(Testing) import Tokenization
 import Testing
+@_spi(Testing) import Tokenization
 
 @Suite("BPE merging")
 struct BPEMergeTests {
@@ -51,7 +51,8 @@ struct BPEMergeTests {
     @Test func ignoreMergesTakesWholePiecesFromTheVocabulary() throws {
         let tokens = Fixtures.tinyTokens(merges: ["a b"]) + ["abc"]
         let plain = try ByteLevelBPETokenizer(tokens: tokens, merges: ["a b"], preTokenizer: .gpt2)
-        let ignoring = try ByteLevelBPETokenizer(tokens: tokens, merges: ["a b"], preTokenizer: .gpt2, ignoresMerges: true)
+        let ignoring = try ByteLevelBPETokenizer(
+            tokens: tokens, merges: ["a b"], preTokenizer: .gpt2, ignoresMerges: true)
         #expect(plain.encode("abc") == Fixtures.ids(["ab", "c"], in: plain))
         #expect(ignoring.encode("abc") == Fixtures.ids(["abc"], in: ignoring))
         #expect(ignoring.encode("abcd") == Fixtures.ids(["ab", "c", "d"], in: ignoring))
@@ -71,12 +72,16 @@ struct BPEMergeTests {
     /// of every length around the switch-over, with merge tables full of overlapping rules.
     @Test(arguments: [1, 2, 3, 7, 47, 48, 49, 50, 97, 300])
     func queueAgreesWithLinearScan(length: Int) throws {
-        let merges = ["a b", "b a", "a a", "ab a", "b b", "ba b", "aa b", "ab ab", "bb a", "aba b", "abab a", "c a",
-                      "ca b", "cab c", "b c"]
+        let merges = [
+            "a b", "b a", "a a", "ab a", "b b", "ba b", "aa b", "ab ab", "bb a", "aba b", "abab a", "c a",
+            "ca b", "cab c", "b c",
+        ]
         let tokenizer = try Fixtures.tinyTokenizer(merges: merges)
         var generator = SplitMix64(seed: UInt64(length))
         for _ in 0..<50 {
-            let bytes = (0..<length).map { _ in [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "c")].randomElement(using: &generator)! }
+            let bytes = (0..<length).map { _ in
+                [UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "c")].randomElement(using: &generator)!
+            }
             let reference = tokenizer.mergeBytes(bytes, algorithm: .linearScan)
             let fast = tokenizer.mergeBytes(bytes, algorithm: .priorityQueue)
             #expect(fast == reference, "\(String(decoding: bytes, as: UTF8.self))")

@@ -6,7 +6,9 @@ struct ChatTemplateTests {
     @Test func smolLM2PutsItsDefaultSystemMessageFirst() {
         let text = ChatTemplate.smolLM2.render([ChatMessage(role: "user", content: "Hi")])
         #expect(
-            text == "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+            text
+                == "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face"
+                + "<|im_end|>\n"
                 + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
     }
 
@@ -28,15 +30,22 @@ struct ChatTemplateTests {
 
     @Test func plainChatMLIsRecognised() throws {
         let source =
-            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+            + "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+            + "{% endif %}"
         let template = try ChatTemplate(jinja: source)
         #expect(template.defaultSystemPrompt == nil)
-        #expect(template.render([ChatMessage(role: "user", content: "x")]) == "<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n")
+        #expect(
+            template.render([ChatMessage(role: "user", content: "x")])
+                == "<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n")
     }
 
     @Test func otherTemplatesAreErrors() {
-        let llama = "{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] }}{% endfor %}"
-        #expect(throws: TokenizerError.unsupportedChatTemplate(String(llama.prefix(80)))) { try ChatTemplate(jinja: llama) }
+        let llama =
+            "{{ bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] }}{% endfor %}"
+        #expect(throws: TokenizerError.unsupportedChatTemplate(String(llama.prefix(80)))) {
+            try ChatTemplate(jinja: llama)
+        }
     }
 
     /// The rendered text equals jinja2's rendering of the GGUF template (from the fixture).

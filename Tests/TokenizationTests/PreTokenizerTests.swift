@@ -88,7 +88,8 @@ struct PreTokenizerTests {
     }
 
     @Test(arguments: [
-        ("smollm", PreTokenizer.smolLM), ("gpt2", .gpt2), ("llama-bpe", .llama3), ("starcoder", .smolLM),
+        ("smollm", PreTokenizer.smolLM), ("gpt2", .gpt2), ("gpt-2", .gpt2), ("llama-bpe", .llama3),
+        ("starcoder", .smolLM),
     ])
     func ggufNamesMapToPreTokenizers(name: String, expected: PreTokenizer) throws {
         #expect(try PreTokenizer(ggufName: name) == expected)

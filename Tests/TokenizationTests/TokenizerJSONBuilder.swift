@@ -23,7 +23,9 @@ struct TokenizerJSONBuilder {
             "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": addedTokens,
             "normalizer": NSNull(),
             "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],
-            "post_processor": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true],
+            "post_processor": [
+                "type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true,
+            ],
             "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
             "model": [
                 "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),

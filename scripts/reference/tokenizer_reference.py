@@ -22,8 +22,9 @@ What it does:
    The wiki file has CRLF line ends; it is encoded twice: as Python's `open()` reads it (universal newlines, CRLF ->
    LF; this is the text behind the reference count 301,948) and as its raw bytes.
 
-Tested with Python 3.11, transformers 5.23.0, tokenizers 0.23.3, gguf 0.19.0, jinja2 3.1
-(`pip install transformers tokenizers gguf numpy jinja2`).
+Tested with Python 3.11.7, transformers 5.23.0, tokenizers 0.23.3, gguf 0.19.0, jinja2 3.1.6 and torch 2.13.0+cpu
+(`pip install transformers tokenizers gguf numpy jinja2`, plus torch for the AutoTokenizer path); both paths give
+the same tokenizer.json and ids.
 """
 
 import argparse
