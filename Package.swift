@@ -34,6 +34,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport", "ModelFormats", "Inference"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport", "ModelFormats", "Inference", "QuantCore", "Analysis"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

@@ -31,7 +31,11 @@ public enum RealData {
 
     /// The built `quanta` executable next to the test bundle, when present.
     public static var quantaExecutable: String? {
+        #if DEBUG
         let candidates = [".build/debug/quanta", ".build/release/quanta"].map { repositoryRoot + "/" + $0 }
+        #else
+        let candidates = [".build/release/quanta", ".build/debug/quanta"].map { repositoryRoot + "/" + $0 }
+        #endif
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
