@@ -29,7 +29,7 @@ let package = Package(
         ], swiftSettings: native),
         .target(name: "TestSupport", dependencies: ["TensorCore", "ModelFormats", "Inference", "Tokenization"], swiftSettings: native),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
-        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "TestSupport"]),
+        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TestSupport"]),

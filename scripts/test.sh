@@ -5,5 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/fetch-models.sh >/dev/null
-swift build --build-tests
-swift test --skip-build --disable-xctest "$@"
+# Release mode: the real-model tests (40 windows of SmolLM2, the whole of wikitext-2 tokenized) need optimized code.
+# -enable-testing lets tests `@testable import` internal reference kernels in an optimized build.
+flags=(-c release -Xswiftc -enable-testing)
+swift build "${flags[@]}" --build-tests
+swift build "${flags[@]}" --product quanta
+swift test "${flags[@]}" --skip-build --disable-xctest "$@"
