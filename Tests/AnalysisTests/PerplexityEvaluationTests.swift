@@ -7,7 +7,7 @@ import Testing
 /// A model with fixed logits, to check the metric formulas by hand.
 struct FixedLogits: CausalLanguageModel {
     let vocabularySize: Int
-    let row: (Int) -> [Float]
+    let row: @Sendable (Int) -> [Float]
 
     func logits(for tokens: [Int]) throws(ModelError) -> Tensor {
         Tensor(shape: [tokens.count, vocabularySize], scalars: tokens.indices.flatMap { row($0) })
