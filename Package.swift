@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -22,7 +23,8 @@ let package = Package(
         .target(name: "Tokenization", exclude: ["README.md"], swiftSettings: native),
         .target(name: "Inference", dependencies: ["TensorCore", "QuantCore"], swiftSettings: native),
         .target(name: "Analysis", dependencies: ["TensorCore", "Inference"], swiftSettings: native),
-        .target(name: "Pipeline", dependencies: ["TensorCore", "QuantCore", "ModelFormats", "Tokenization", "Inference", "Analysis"],
+        .target(name: "Pipeline", dependencies: ["TensorCore", "QuantCore", "ModelFormats", "Tokenization", "Inference", "Analysis",
+                                              .product(name: "Yams", package: "Yams")],
                 swiftSettings: native),
         .executableTarget(name: "quanta", dependencies: [
             "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import ModelFormats
+import TensorCore
 import Tokenization
 
 /// A Hugging Face model folder: `config.json`, `model.safetensors` (or shards with an index), `tokenizer.json`.
@@ -18,8 +19,20 @@ enum HuggingFaceModelSource {
         } catch {
             throw ModelError.invalidConfiguration("\(configPath): \(Self.describe(error))")
         }
-        let weights = try ShardedSafetensors(directory: directory)
-        let model = try LlamaModel(configuration: configuration, tensors: try weights.tensors())
+        let tensors: [String: Tensor]
+        var activations: ActivationQuantizer? = nil
+        var summary: String
+        if QuantizedModelFolder.isQuantizedFolder(directory) {
+            let saved = try QuantizedModelFolder.load(directory: directory)
+            tensors = saved.tensors
+            activations = saved.activations
+            summary = "Quanta quantized folder (recipe \(saved.recipe.name))"
+        } else {
+            let weights = try ShardedSafetensors(directory: directory)
+            tensors = try weights.tensors()
+            summary = "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)"
+        }
+        let model = try LlamaModel(configuration: configuration, tensors: tensors)
         var tokenizer: ByteLevelBPETokenizer? = nil
         var chatTemplate: String? = nil
         if let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") {
@@ -30,8 +43,8 @@ enum HuggingFaceModelSource {
             chatTemplate = object["chat_template"] as? String
         }
         return LoadedModel(
-            path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate,
-            summary: "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)")
+            path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate, summary: summary,
+            activations: activations)
     }
 
     /// A decoding error as one readable line (missing key, wrong type), not Foundation's nested dump.

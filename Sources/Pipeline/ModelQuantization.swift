@@ -1,0 +1,153 @@
+import Foundation
+import Inference
+import QuantCore
+import TensorCore
+
+/// A model quantized by a recipe: float weights replaced by their dequantized codes, the stored codes kept for saving,
+/// and the activation quantizers (with calibrated parameters) applied on every forward pass.
+public struct QuantizedModel: Sendable {
+    /// What `quanta quantize` reports.
+    public struct Summary: Codable, Sendable, Equatable {
+        public var recipe: String
+        public var quantizedLayers: Int
+        public var excludedLayers: [String]
+        /// Bits per weight over the quantized layers (scales and zero points included).
+        public var bitsPerWeight: Double
+        /// Bits per weight over every linear weight, float ones counted at 32.
+        public var bitsPerWeightAllLinears: Double
+        public var calibrationSamples: Int
+        public var calibrationTokens: Int
+        public var calibrationSeconds: Double
+        public var quantizationSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case recipe
+            case quantizedLayers = "quantized_layers"
+            case excludedLayers = "excluded_layers"
+            case bitsPerWeight = "bits_per_weight"
+            case bitsPerWeightAllLinears = "bits_per_weight_all_linears"
+            case calibrationSamples = "calibration_samples"
+            case calibrationTokens = "calibration_tokens"
+            case calibrationSeconds = "calibration_seconds"
+            case quantizationSeconds = "quantization_seconds"
+        }
+    }
+
+    public var loaded: LoadedModel
+    public let plan: QuantizationPlan
+    /// Stored weights by layer name.
+    public let weights: [String: QuantizedTensor]
+    public let activations: ActivationQuantizer
+    public var summary: Summary
+
+    /// The model as evaluation runs it.
+    public var languageModel: QuantizedLanguageModel {
+        QuantizedLanguageModel(model: loaded.model, activations: activations.points.isEmpty ? nil : activations)
+    }
+}
+
+/// Runs a recipe: weight quantization, calibration of static activation scales, activation quantizers.
+public enum ModelQuantization {
+    /// Progress callbacks for long phases.
+    public struct Progress {
+        public var weights: (Int, Int) -> Void = { _, _ in }
+        public var calibrationData: (Int, Int) -> Void = { _, _ in }
+        public var calibration: (Int, Int) -> Void = { _, _ in }
+        public init() {}
+    }
+
+    /// Quantizes `loaded` by `recipe`. Everything that can be checked is checked before work starts.
+    public static func run(_ loaded: LoadedModel, recipe: QuantRecipe, progress: Progress = Progress()) throws -> QuantizedModel {
+        try recipe.validate()
+        let plan = try QuantizationPlan(recipe: recipe, model: loaded.model)
+        if recipe.needsCalibration, let file = recipe.calibration.file {
+            _ = try TextFile.read(file)  // fail on a bad file before the slow weight pass
+        }
+        let start = Date()
+        var result = loaded
+        let weights = try quantizeWeights(&result.model, plan: plan, progress: progress.weights)
+        let quantizationSeconds = Date().timeIntervalSince(start)
+
+        var points: [QuantizationPoint: PointQuantizer] = [:]
+        for layer in plan.layers {
+            if let input = layer.input { points[QuantizationPoint(layer: layer.name, kind: .input)] = PointQuantizer(scheme: input) }
+            if let output = layer.output { points[QuantizationPoint(layer: layer.name, kind: .output)] = PointQuantizer(scheme: output) }
+        }
+        if let kv = recipe.kvCache {
+            for index in 0..<loaded.model.configuration.layerCount {
+                points[.keyValue(index, .keys)] = PointQuantizer(scheme: kv)
+                points[.keyValue(index, .values)] = PointQuantizer(scheme: kv)
+            }
+        }
+        let calibrationStart = Date()
+        var samples = 0, tokens = 0
+        let staticPoints = points.filter { Self.needsCalibration($0.value.scheme) }
+        if !staticPoints.isEmpty {
+            let windows = try CalibrationData.windows(
+                recipe.calibration, model: result.model, tokenizer: try loaded.requireTokenizer(), progress: progress.calibrationData)
+            let hooks = try CalibrationHooks(schemes: staticPoints.mapValues(\.scheme))
+            for (index, window) in windows.enumerated() {
+                var cache = result.model.makeCache(capacity: window.count)
+                _ = try result.model.forward(tokens: window, cache: &cache, logits: .none, hooks: hooks)
+                if let error = hooks.firstError { throw error }
+                progress.calibration(index + 1, windows.count)
+            }
+            samples = windows.count
+            tokens = windows.reduce(0) { $0 + $1.count }
+            for (point, observer) in hooks.observers {
+                let scheme = points[point]!.scheme
+                let maximum = scheme.dataType.isInteger ? nil : try MiniFloatFormat(dataType: scheme.dataType).maxFinite
+                points[point]!.parameters = try observer.parameters(scheme: scheme, formatMaximum: maximum)
+            }
+        }
+        let quantizedElements = weights.values.reduce(0) { $0 + $1.elementCount }
+        let quantizedBits = weights.values.reduce(0.0) { $0 + $1.bitsPerElement * Double($1.elementCount) }
+        let allElements = plan.layers.reduce(0) { $0 + $1.inFeatures * $1.outFeatures }
+        let summary = QuantizedModel.Summary(
+            recipe: recipe.name, quantizedLayers: plan.quantizedLayerCount, excludedLayers: plan.excludedLayerNames,
+            bitsPerWeight: quantizedElements == 0 ? 32 : quantizedBits / Double(quantizedElements),
+            bitsPerWeightAllLinears: (quantizedBits + Double(allElements - quantizedElements) * 32) / Double(max(allElements, 1)),
+            calibrationSamples: samples, calibrationTokens: tokens,
+            calibrationSeconds: staticPoints.isEmpty ? 0 : Date().timeIntervalSince(calibrationStart),
+            quantizationSeconds: quantizationSeconds)
+        return QuantizedModel(
+            loaded: result, plan: plan, weights: weights, activations: ActivationQuantizer(points: points), summary: summary)
+    }
+
+    /// Static schemes whose parameters come from calibration (not dynamic, not MX, not a plain cast).
+    static func needsCalibration(_ scheme: QuantScheme) -> Bool {
+        !scheme.isDynamic && !scheme.dataType.isMicroscaling && !scheme.dataType.isFloatCast
+    }
+
+    /// Quantizes every planned weight (layers in parallel) and writes the dequantized values back into the model.
+    static func quantizeWeights(_ model: inout LlamaModel, plan: QuantizationPlan, progress: (Int, Int) -> Void) throws -> [String: QuantizedTensor] {
+        let jobs = plan.layers.compactMap { layer in layer.weight.map { (layer.name, $0) } }
+        let sources = Dictionary(uniqueKeysWithValues: model.linearLayers.map { ($0.name, $0.weight) })
+        var results = [Result<(QuantizedTensor, Tensor), any Error>?](repeating: nil, count: jobs.count)
+        var done = 0
+        let lock = NSLock()
+        results.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer.baseAddress!
+            Parallel.forEach(count: jobs.count) { index in
+                let (name, scheme) = jobs[index]
+                slots[index] = Result { () throws -> (QuantizedTensor, Tensor) in
+                    let quantized = try TensorQuantizer.quantize(sources[name]!, scheme: scheme)
+                    return (quantized, try quantized.dequantized())
+                }.mapError { error in QuantError.invalidConfiguration(field: name, reason: "\(error)") as any Error }
+                lock.lock()
+                done += 1
+                lock.unlock()
+            }
+        }
+        var stored: [String: QuantizedTensor] = [:]
+        for (index, (name, _)) in jobs.enumerated() {
+            let (quantized, dequantized) = try results[index]!.get()
+            stored[name] = quantized
+            // Tied embeddings: the LM head shares the embedding's storage, so replacing its weight leaves the
+            // embedding table in float, as intended.
+            model.updateLinear(name) { $0.weight = dequantized }
+            progress(index + 1, jobs.count)
+        }
+        return stored
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Inference
+import ModelFormats
+import QuantCore
+import TensorCore
+import Tokenization
+
+/// Quanta's saved form of a quantized model: a Hugging Face-style folder (AMD Quark's "JSON + safetensors" export).
+///
+/// - `config.json`, `tokenizer.json`, `tokenizer_config.json` (chat template) as Hugging Face writes them;
+/// - `model.safetensors`: float tensors under their Hugging Face names; for each quantized linear `L`:
+///   `L.weight` (U8, packed codes, see `QuantizedTensor`), `L.weight_scale` (F32), `L.weight_zero_point` (I32, integer
+///   formats), `L.weight_block_scale` (U8 E8M0, MX formats); static activation parameters as `L.input_scale`,
+///   `L.input_zero_point`, `L.output_scale`, `L.output_zero_point`, and `model.layers.N.self_attn.{keys,values}_scale`
+///   (and `_zero_point`) for the KV cache;
+/// - `quantization.json`: format name and version, the recipe, and per layer its shape, schemes and parameter layouts.
+/// The folder is written under a temporary name and renamed into place; loading dequantizes to the same floats bit
+/// for bit.
+public enum QuantizedModelFolder {
+    public static let descriptionFileName = "quantization.json"
+    public static let formatName = "quanta-qdq"
+    public static let formatVersion = 1
+
+    /// Per-point description in `quantization.json`.
+    struct PointDescription: Codable {
+        var scheme: QuantScheme
+        var parameters: ParameterLayoutDescription?
+    }
+
+    /// A `QuantParameters` without its arrays (those are in the safetensors file).
+    struct ParameterLayoutDescription: Codable {
+        var granularity: QuantScheme.Granularity
+        var axis: Int
+        var groupSize: Int?
+        var shape: [Int]
+        enum CodingKeys: String, CodingKey {
+            case granularity, axis, shape
+            case groupSize = "group_size"
+        }
+        init(_ p: QuantParameters) {
+            granularity = p.granularity
+            axis = p.axis
+            groupSize = p.groupSize
+            shape = p.shape
+        }
+    }
+
+    struct LayerDescription: Codable {
+        var shape: [Int]
+        var weight: PointDescription?
+    }
+
+    struct Description: Codable {
+        var format: String
+        var version: Int
+        var recipe: QuantRecipe
+        var layers: [String: LayerDescription]
+        var activations: [String: PointDescription]
+    }
+
+    /// Writes `quantized` to `directory` (replaced when `overwrite`, else it must not exist).
+    public static func save(_ quantized: QuantizedModel, to directory: String, overwrite: Bool = false) throws {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: directory) && !overwrite {
+            throw PipelineError.invalidArgument("\(directory) already exists; remove it or pass --overwrite")
+        }
+        let parent = (directory as NSString).deletingLastPathComponent
+        let temporary = (parent.isEmpty ? "." : parent) + "/.\((directory as NSString).lastPathComponent).tmp-\(UUID().uuidString.prefix(8))"
+        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        do {
+            try write(quantized, into: temporary)
+            if manager.fileExists(atPath: directory) { try manager.removeItem(atPath: directory) }
+            try manager.moveItem(atPath: temporary, toPath: directory)
+        } catch {
+            try? manager.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    static func write(_ quantized: QuantizedModel, into directory: String) throws {
+        let model = quantized.loaded.model
+        var writer = SafetensorsWriter(metadata: ["format": "pt", "quantization": formatName])
+        var layers: [String: LayerDescription] = [:]
+        let quantizedNames = Set(quantized.weights.keys)
+        // Float tensors: everything that is not a quantized linear weight.
+        writer.add("model.embed_tokens.weight", model.embedding)
+        writer.add("model.norm.weight", model.finalNorm)
+        for (index, block) in model.blocks.enumerated() {
+            writer.add("model.layers.\(index).input_layernorm.weight", block.inputNorm)
+            writer.add("model.layers.\(index).post_attention_layernorm.weight", block.postAttentionNorm)
+        }
+        for linear in model.linearLayers {
+            if let bias = linear.bias { writer.add("\(linear.name).bias", bias) }
+            if let stored = quantized.weights[linear.name] {
+                writer.add("\(linear.name).weight", bytes: stored.codes, elementType: .uint8, shape: [stored.codes.count])
+                addParameters(stored.parameters, prefix: "\(linear.name).weight", to: &writer)
+                if !stored.blockScales.isEmpty {
+                    writer.add("\(linear.name).weight_block_scale", bytes: stored.blockScales, elementType: .uint8, shape: [stored.blockScales.count])
+                }
+                layers[linear.name] = LayerDescription(
+                    shape: stored.shape, weight: PointDescription(scheme: stored.scheme, parameters: stored.parameters.map(ParameterLayoutDescription.init)))
+            } else if linear.name != "lm_head" || !model.configuration.tieWordEmbeddings {
+                writer.add("\(linear.name).weight", linear.weight)
+                layers[linear.name] = LayerDescription(shape: linear.weight.shape, weight: nil)
+            }
+        }
+        precondition(quantizedNames.isSubset(of: Set(layers.keys)))
+        var activations: [String: PointDescription] = [:]
+        for (point, quantizer) in quantized.activations.points {
+            activations[point.description] = PointDescription(
+                scheme: quantizer.scheme, parameters: quantizer.parameters.map(ParameterLayoutDescription.init))
+            addParameters(quantizer.parameters, prefix: point.description, to: &writer)
+        }
+        try writer.write(to: directory + "/model.safetensors")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let description = Description(
+            format: formatName, version: formatVersion, recipe: quantized.plan.recipe, layers: layers, activations: activations)
+        try AtomicFile.write(try encoder.encode(description), to: directory + "/" + descriptionFileName)
+        try AtomicFile.write(try encoder.encode(model.configuration), to: directory + "/config.json")
+        if let tokenizer = quantized.loaded.tokenizer {
+            try AtomicFile.write(tokenizer.tokenizerJSON(), to: directory + "/tokenizer.json")
+            var config: [String: String] = [:]
+            if let template = quantized.loaded.chatTemplate { config["chat_template"] = template }
+            if let bos = tokenizer.bosTokenID.flatMap(tokenizer.token(for:)) { config["bos_token"] = bos }
+            if let eos = tokenizer.eosTokenID.flatMap(tokenizer.token(for:)) { config["eos_token"] = eos }
+            try AtomicFile.write(try encoder.encode(config), to: directory + "/tokenizer_config.json")
+        }
+    }
+
+    static func addParameters(_ parameters: QuantParameters?, prefix: String, to writer: inout SafetensorsWriter) {
+        guard let parameters else { return }
+        writer.add("\(prefix)_scale", Tensor(shape: [parameters.scales.count], scalars: parameters.scales))
+        let zeroBytes = parameters.zeroPoints.flatMap { value in (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        writer.add("\(prefix)_zero_point", bytes: zeroBytes, elementType: .int32, shape: [parameters.zeroPoints.count])
+    }
+
+    /// Whether `directory` holds a quantized model.
+    public static func isQuantizedFolder(_ directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/" + descriptionFileName)
+    }
+
+    /// Loads a saved quantized model: float tensors, dequantized weights, activation quantizers.
+    static func load(directory: String) throws -> (tensors: [String: Tensor], activations: ActivationQuantizer, recipe: QuantRecipe) {
+        let descriptionPath = directory + "/" + descriptionFileName
+        guard let data = FileManager.default.contents(atPath: descriptionPath) else {
+            throw PipelineError.unrecognizedModel(path: directory, reason: "cannot read \(descriptionFileName)")
+        }
+        let description: Description
+        do {
+            description = try JSONDecoder().decode(Description.self, from: data)
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            throw PipelineError.unrecognizedModel(path: descriptionPath, reason: HuggingFaceModelSource.describe(error))
+        }
+        guard description.format == formatName, description.version == formatVersion else {
+            throw PipelineError.unrecognizedModel(
+                path: descriptionPath, reason: "format \(description.format) v\(description.version); this build reads \(formatName) v\(formatVersion)")
+        }
+        let file = try SafetensorsFile(path: directory + "/model.safetensors")
+        var tensors: [String: Tensor] = [:]
+        let parameterSuffixes = ["_scale", "_zero_point", "_block_scale"]
+        for name in file.names where !parameterSuffixes.contains(where: { name.hasSuffix($0) }) {
+            let layer = String(name.dropLast(".weight".count))
+            if name.hasSuffix(".weight"), let point = description.layers[layer]?.weight {
+                let stored = QuantizedTensor(
+                    scheme: point.scheme, shape: description.layers[layer]!.shape, codes: Array(try file.rawBytes(name)),
+                    parameters: try parameters(point.parameters, prefix: name, file: file),
+                    blockScales: file.contains("\(name)_block_scale") ? Array(try file.rawBytes("\(name)_block_scale")) : [])
+                tensors[name] = try stored.dequantized()
+            } else {
+                tensors[name] = try file.tensor(name)
+            }
+        }
+        var points: [QuantizationPoint: PointQuantizer] = [:]
+        for (key, point) in description.activations {
+            guard let dot = key.lastIndex(of: "."), let kind = QuantizationPoint.Kind(rawValue: String(key[key.index(after: dot)...])) else {
+                throw PipelineError.unrecognizedModel(path: descriptionPath, reason: "bad activation point '\(key)'")
+            }
+            points[QuantizationPoint(layer: String(key[..<dot]), kind: kind)] = PointQuantizer(
+                scheme: point.scheme, parameters: try parameters(point.parameters, prefix: key, file: file))
+        }
+        return (tensors, ActivationQuantizer(points: points), description.recipe)
+    }
+
+    static func parameters(_ layout: ParameterLayoutDescription?, prefix: String, file: SafetensorsFile) throws -> QuantParameters? {
+        guard let layout else { return nil }
+        let scales = try file.tensor("\(prefix)_scale").scalars
+        let zeroPoints = try file.tensor("\(prefix)_zero_point").scalars.map { Int32($0) }
+        return try QuantParameters(
+            granularity: layout.granularity, axis: layout.axis, groupSize: layout.groupSize, shape: layout.shape,
+            scales: scales, zeroPoints: zeroPoints)
+    }
+}

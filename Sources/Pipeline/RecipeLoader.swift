@@ -1,0 +1,26 @@
+import Foundation
+import QuantCore
+import Yams
+
+/// Finds a recipe by preset name or reads it from a JSON or YAML file.
+public enum RecipeLoader {
+    /// A preset (`w8a16`), or a `.json`, `.yaml` or `.yml` file.
+    /// - Throws: `QuantError.invalidConfiguration` naming the field for an impossible recipe, or the unknown preset.
+    public static func load(_ nameOrPath: String) throws -> QuantRecipe {
+        let lowered = nameOrPath.lowercased()
+        guard [".json", ".yaml", ".yml"].contains(where: { lowered.hasSuffix($0) }) else {
+            return try QuantRecipe.preset(nameOrPath)
+        }
+        guard let data = FileManager.default.contents(atPath: nameOrPath) else {
+            throw PipelineError.invalidArgument("cannot read recipe file \(nameOrPath)")
+        }
+        do {
+            if lowered.hasSuffix(".json") { return try JSONDecoder().decode(QuantRecipe.self, from: data) }
+            return try YAMLDecoder().decode(QuantRecipe.self, from: data)
+        } catch let error as QuantError {
+            throw error
+        } catch {
+            throw PipelineError.invalidArgument("\(nameOrPath): \(HuggingFaceModelSource.describe(error))")
+        }
+    }
+}
