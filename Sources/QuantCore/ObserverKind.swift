@@ -11,7 +11,8 @@ public enum ObserverKind: Codable, Sendable, Equatable, Hashable {
     /// Histogram of |x| with `bins` bins; threshold chosen to minimize the KL divergence between the clipped and
     /// quantized distributions (TensorRT entropy calibration).
     case histogramKL(bins: Int)
-    /// msModelSlim `act_method=3` style: MinMax unless the range is dominated by outliers, then histogram/KL.
+    /// msModelSlim `act_method=3` style: histogram/KL when max|x|/std ≤ 50 (a well-behaved range), MinMax when the
+    /// range is dominated by outliers (so they are not clipped); see `HybridObserver`.
     case hybrid(bins: Int)
 
     enum CodingKeys: String, CodingKey { case method, momentum, percentile, bins }
