@@ -198,6 +198,12 @@ public struct ByteLevelBPETokenizer: Sendable {
         id >= 0 && id < tokens.count ? tokens[id] : nil
     }
 
+    /// The BOS token's string (`<|im_start|>` for SmolLM2), for `tokenizer_config.json`'s `bos_token`; nil without one.
+    public var bosToken: String? { bosTokenID.map { tokens[$0] } }
+
+    /// The EOS token's string (`<|im_end|>` for SmolLM2), for `tokenizer_config.json`'s `eos_token`; nil without one.
+    public var eosToken: String? { eosTokenID.map { tokens[$0] } }
+
     /// The id of a token spelled as in the vocabulary (`Ġthe`, `<|im_end|>`), or nil.
     public func id(for token: String) -> Int? { model.vocabulary[token] }
 

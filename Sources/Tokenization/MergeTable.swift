@@ -69,6 +69,22 @@ struct MergeTable: Sendable {
         }
     }
 
+    /// Every rule as `(left, right, rank)`, lowest rank first: the merges list in effect, without the duplicates
+    /// `insert` dropped. Used by the `tokenizer.json` export, not by encoding.
+    func rulesByRank() -> [(left: Int32, right: Int32, rank: Int32)] {
+        var rules: [(left: Int32, right: Int32, rank: Int32)] = []
+        rules.reserveCapacity(count)
+        for (index, key) in keys.enumerated() where key != Self.emptyKey {
+            rules.append(
+                (
+                    Int32(truncatingIfNeeded: key >> 32), Int32(truncatingIfNeeded: key),
+                    Int32(truncatingIfNeeded: values[index] >> 32)
+                ))
+        }
+        rules.sort { $0.rank < $1.rank }
+        return rules
+    }
+
     private static func pack(rank: Int32, result: Int32) -> UInt64 {
         UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: result))
     }

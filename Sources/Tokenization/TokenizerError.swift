@@ -24,6 +24,9 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case invalidVocabulary(String)
     /// A Jinja chat template that `ChatTemplate` does not recognise; carries its first characters.
     case unsupportedChatTemplate(String)
+    /// A tokenizer that a `tokenizer.json` cannot describe exactly (`ByteLevelBPETokenizer.tokenizerJSON()`);
+    /// `component` names the JSON key that cannot hold it, `reason` what is in the way.
+    case notExportable(component: String, reason: String)
 
     public var description: String {
         switch self {
@@ -50,6 +53,8 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
             "invalid vocabulary: \(reason)"
         case .unsupportedChatTemplate(let prefix):
             "unsupported chat template (only ChatML templates are recognised): '\(prefix)...'"
+        case .notExportable(let component, let reason):
+            "cannot write tokenizer.json: \(component): \(reason)"
         }
     }
 }
