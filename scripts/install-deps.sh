@@ -11,3 +11,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Light Python consumers for the interop tests (real readers of what Quanta writes).
+python3 -c "import tokenizers, safetensors, numpy" 2>/dev/null || python3 -m pip install --quiet tokenizers safetensors numpy
