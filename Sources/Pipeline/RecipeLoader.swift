@@ -19,6 +19,9 @@ public enum RecipeLoader {
             return try YAMLDecoder().decode(QuantRecipe.self, from: data)
         } catch let error as QuantError {
             throw error
+        } catch let DecodingError.dataCorrupted(context) where context.underlyingError is QuantError {
+            // Yams wraps errors thrown while decoding; surface the recipe's own message.
+            throw context.underlyingError!
         } catch {
             throw PipelineError.invalidArgument("\(nameOrPath): \(HuggingFaceModelSource.describe(error))")
         }
