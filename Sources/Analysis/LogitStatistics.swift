@@ -44,8 +44,7 @@ enum LogitStatistics {
 
     /// log Σ exp(x_i), stable.
     static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var maximum = -Float.infinity
-        for i in 0..<count { maximum = max(maximum, x[i]) }
+        let maximum = Activation.maximum(x, count: count)
         var sum = SIMD16<Float>(repeating: 0)
         var i = 0
         while i + 16 <= count {

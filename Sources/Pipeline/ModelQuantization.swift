@@ -19,6 +19,8 @@ public struct QuantizedModel: Sendable {
         public var calibrationTokens: Int
         public var calibrationSeconds: Double
         public var quantizationSeconds: Double
+        /// Peak resident memory of the process when quantization finished, in MiB.
+        public var peakMemoryMB: Double
 
         enum CodingKeys: String, CodingKey {
             case recipe
@@ -30,6 +32,7 @@ public struct QuantizedModel: Sendable {
             case calibrationTokens = "calibration_tokens"
             case calibrationSeconds = "calibration_seconds"
             case quantizationSeconds = "quantization_seconds"
+            case peakMemoryMB = "peak_memory_mb"
         }
     }
 
@@ -109,7 +112,7 @@ public enum ModelQuantization {
             bitsPerWeightAllLinears: (quantizedBits + Double(allElements - quantizedElements) * 32) / Double(max(allElements, 1)),
             calibrationSamples: samples, calibrationTokens: tokens,
             calibrationSeconds: staticPoints.isEmpty ? 0 : Date().timeIntervalSince(calibrationStart),
-            quantizationSeconds: quantizationSeconds)
+            quantizationSeconds: quantizationSeconds, peakMemoryMB: ResourceUsage.peakMemoryMB())
         return QuantizedModel(
             loaded: result, plan: plan, weights: weights, activations: ActivationQuantizer(points: points), summary: summary)
     }

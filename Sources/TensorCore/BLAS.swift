@@ -40,14 +40,25 @@ public enum BLAS {
         #endif
     }()
 
-    /// C[m, n] = A[m, k] · B[n, k]ᵀ (row-major; a linear layer's activations times its weightᵀ), with the n output
-    /// columns split across `Parallel` workers, each running a single-threaded BLAS call (sgemv when m == 1).
+    /// C[m, n] = A[m, k] · B[n, k]ᵀ (row-major; a linear layer's activations times its weightᵀ), split across
+    /// `Parallel` workers, each running a single-threaded BLAS call. Many rows (prefill) are split by rows: each worker
+    /// packs its own rows of A and streams all of B, so packing stays negligible next to the product. Few rows
+    /// (decode) are split by output columns, each worker reading its own slice of the weight (sgemv when m == 1).
     public static func parallelMatmulTransposed(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         nonisolated(unsafe) let (ap, bp, cp) = (a, b, c)
-        // Column blocks of 64 keep each worker's BLAS kernel on whole register tiles.
+        if m >= rowSplitThreshold {
+            // Row blocks of 16 keep each worker's BLAS kernel on whole register tiles.
+            let blocks = (m + 15) / 16
+            Parallel.forEachChunk(count: blocks, minimumPerChunk: 2) { range in
+                let start = range.lowerBound * 16, end = min(m, range.upperBound * 16)
+                sgemm(transposeA: false, transposeB: true, m: end - start, n: n, k: k,
+                      a: ap + start * lda, lda: lda, b: bp, ldb: ldb, c: cp + start * ldc, ldc: ldc)
+            }
+            return
+        }
         let blocks = (n + 63) / 64
         Parallel.forEachChunk(count: blocks, minimumPerChunk: m == 1 ? 8 : 2) { range in
             let start = range.lowerBound * 64, end = min(n, range.upperBound * 64)
@@ -59,6 +70,9 @@ public enum BLAS {
             }
         }
     }
+
+    /// Rows from which `parallelMatmulTransposed` splits by rows instead of output columns.
+    public static let rowSplitThreshold = 64
 
     #if canImport(Accelerate)
     @usableFromInline static func blasInt(_ value: Int) -> Int32 { Int32(value) }

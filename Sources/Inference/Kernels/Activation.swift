@@ -35,8 +35,7 @@ public enum Activation {
     /// In-place softmax of `count` values. Returns log(sum(exp(x − max))) + max (the log-partition).
     @discardableResult
     public static func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) -> Float {
-        var maximum = -Float.infinity
-        for i in 0..<count { maximum = max(maximum, values[i]) }
+        let maximum = Self.maximum(values, count: count)
         var sum: Float = 0
         var i = 0
         var acc = SIMD16<Float>(repeating: 0)
@@ -54,8 +53,34 @@ public enum Activation {
             i += 1
         }
         let inverse = 1 / sum
-        for j in 0..<count { values[j] *= inverse }
+        var j = 0
+        while j + 16 <= count {
+            let v = UnsafeRawPointer(values + j).loadUnaligned(as: SIMD16<Float>.self) * inverse
+            UnsafeMutableRawPointer(values + j).storeBytes(of: v, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < count { values[j] *= inverse; j += 1 }
         return maximum + Float(Foundation.log(Double(sum)))
+    }
+
+    /// The largest of `count` values (−∞ when empty). A scalar `max` reduction does not vectorize (it is not
+    /// associative for NaN), so lanes are compared explicitly.
+    @inline(__always)
+    public static func maximum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD16<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            let v = UnsafeRawPointer(values + i).loadUnaligned(as: SIMD16<Float>.self)
+            lanes.replace(with: v, where: v .> lanes)
+            i += 16
+        }
+        var result = -Float.infinity
+        for lane in 0..<16 where lanes[lane] > result { result = lanes[lane] }
+        while i < count {
+            if values[i] > result { result = values[i] }
+            i += 1
+        }
+        return result
     }
 
     /// gate[i] = silu(gate[i]) · up[i] (SwiGLU), silu(x) = x / (1 + e^−x).
