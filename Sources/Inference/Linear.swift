@@ -36,6 +36,36 @@ public struct Linear: Sendable {
         hooks.linearOutput(name, output, rows: rows, columns: outFeatures)
     }
 
+    /// Applies several layers to the same input (q/k/v, gate/up). One decoded token without hooks runs them as one
+    /// parallel matrix–vector pass (`GEMV.run`); otherwise each layer runs on its own.
+    public static func forward(
+        _ layers: [Linear], _ input: UnsafePointer<Float>, rows: Int, into outputs: [UnsafeMutablePointer<Float>],
+        hooks: (any ForwardHooks)?
+    ) {
+        precondition(layers.count == outputs.count && layers.allSatisfy { $0.inFeatures == layers[0].inFeatures })
+        guard rows == 1, hooks == nil else {
+            for (layer, output) in zip(layers, outputs) { layer.forward(input, rows: rows, into: output, hooks: hooks) }
+            return
+        }
+        withWeightPointers(layers) { weights in
+            let jobs = zip(zip(weights, layers), outputs).map { GEMV.Job(weight: $0.0, rows: $0.1.outFeatures, output: $1) }
+            GEMV.run(jobs, x: input, k: layers[0].inFeatures)
+        }
+        for (layer, output) in zip(layers, outputs) {
+            guard let bias = layer.bias else { continue }
+            for j in 0..<layer.outFeatures { output[j] += bias.scalars[j] }
+        }
+    }
+
+    /// Calls `body` with stable pointers to every layer's weights.
+    private static func withWeightPointers(_ layers: [Linear], _ body: ([UnsafePointer<Float>]) -> Void) {
+        func nest(_ index: Int, _ collected: [UnsafePointer<Float>]) {
+            guard index < layers.count else { return body(collected) }
+            layers[index].weight.scalars.withUnsafeBufferPointer { nest(index + 1, collected + [$0.baseAddress!]) }
+        }
+        nest(0, [])
+    }
+
     /// Applies the layer to `rows` input rows. `input: [rows, inFeatures]`, `output: [rows, outFeatures]`.
     public func forward(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures

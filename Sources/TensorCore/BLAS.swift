@@ -48,6 +48,10 @@ public enum BLAS {
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if m == 1 && ldb == k {
+            GEMV.run([GEMV.Job(weight: b, rows: n, output: c)], x: a, k: k)
+            return
+        }
         nonisolated(unsafe) let (ap, bp, cp) = (a, b, c)
         if m >= rowSplitThreshold {
             // Row blocks of 16 keep each worker's BLAS kernel on whole register tiles.

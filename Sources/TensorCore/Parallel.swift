@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Splits index ranges across the machine's cores.
 public enum Parallel {
@@ -20,6 +21,13 @@ public enum Parallel {
             body(0..<count)
             return
         }
+        let pool = WorkerPool.shared
+        if chunks == pool.workerCount + 1 {
+            let ran = pool.run { chunk in
+                body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+            }
+            if ran { return }
+        }
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedBox(escapable)
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
@@ -39,6 +47,16 @@ extension Parallel {
             for i in 0..<count { body(i) }
             return
         }
+        // Participants take indices from a shared counter, so uneven items balance out.
+        let next = Atomic<Int>(0)
+        let ran = WorkerPool.shared.run { _ in
+            while true {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < count else { return }
+                body(index)
+            }
+        }
+        if ran { return }
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedBox(escapable)
             DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }

@@ -80,9 +80,9 @@ extension LlamaModel {
         x.withUnsafeMutableBufferPointer { xs in
             let xp = xs.baseAddress!
             s.rmsNorm(xp, weight: block.inputNorm, epsilon: c.rmsNormEpsilon, width: H)
-            block.queryProjection.forward(s.normalized, rows: T, into: s.query, hooks: hooks)
-            block.keyProjection.forward(s.normalized, rows: T, into: s.key, hooks: hooks)
-            block.valueProjection.forward(s.normalized, rows: T, into: s.value, hooks: hooks)
+            Linear.forward(
+                [block.queryProjection, block.keyProjection, block.valueProjection], s.normalized, rows: T,
+                into: [s.query, s.key, s.value], hooks: hooks)
             s.applyRotary(c)
             hooks?.keyValue(layer: layer, keys: s.key, values: s.value, rows: T, width: c.keyValueWidth)
             cache.keys[layer].withUnsafeMutableBufferPointer { keys in
@@ -96,8 +96,7 @@ extension LlamaModel {
             block.outputProjection.forward(s.attention, rows: T, into: s.residual, hooks: hooks)
             s.addResidual(into: xp, count: T * H)
             s.rmsNorm(xp, weight: block.postAttentionNorm, epsilon: c.rmsNormEpsilon, width: H)
-            block.gateProjection.forward(s.normalized, rows: T, into: s.gate, hooks: hooks)
-            block.upProjection.forward(s.normalized, rows: T, into: s.up, hooks: hooks)
+            Linear.forward([block.gateProjection, block.upProjection], s.normalized, rows: T, into: [s.gate, s.up], hooks: hooks)
             nonisolated(unsafe) let (gate, up) = (s.gate, s.up)
             let width = c.intermediateSize
             Parallel.forEachChunk(count: T, minimumPerChunk: 4) { rows in
