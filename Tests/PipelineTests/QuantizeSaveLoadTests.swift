@@ -87,3 +87,25 @@ import TestSupport
         #expect(throws: QuantError.self) { try RecipeLoader.load("w3a16") }
     }
 }
+
+@Suite struct KVCacheQuantizationTests {
+    @Test(arguments: ["fp8_e4m3", "int8"])
+    func staticKVCacheIsCalibratedAppliedAndSaved(dtype: String) throws {
+        let (modelPath, text, directory) = try QuantizeSaveLoadTests.fixture()
+        let recipe = try JSONDecoder().decode(QuantRecipe.self, from: Data("""
+            {"name": "kv", "kv_cache": {"dtype": "\(dtype)"}, "calibration": {"file": "\(text)", "samples": 2, "seq_len": 16}}
+            """.utf8))
+        let loaded = try ModelLoader.load(modelPath)
+        let quantized = try ModelQuantization.run(loaded, recipe: recipe)
+        let kv = quantized.activations.points.filter { $0.key.kind == .keys || $0.key.kind == .values }
+        #expect(kv.count == 4)
+        #expect(kv.values.allSatisfy { $0.parameters != nil })
+        let tokens = [5, 9, 200, 31, 77, 3]
+        let float = try loaded.model.logits(for: tokens), kvQuantized = try quantized.languageModel.logits(for: tokens)
+        #expect(float.scalars != kvQuantized.scalars)
+        #expect(Tolerance.maxAbsDifference(float.scalars, kvQuantized.scalars) < 0.5)
+        try QuantizedModelFolder.save(quantized, to: directory + "/kv")
+        let reloaded = try ModelLoader.load(directory + "/kv")
+        #expect(try reloaded.languageModel.logits(for: tokens).scalars == kvQuantized.scalars)
+    }
+}
