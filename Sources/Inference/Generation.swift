@@ -31,14 +31,14 @@ public struct Generation: Sendable {
     /// - Returns: the generated ids and timings.
     @discardableResult
     public func run(
-        _ model: LlamaModel, prompt: [Int], emit: (Int) -> Void = { _ in }
+        _ model: LlamaModel, prompt: [Int], hooks: (any ForwardHooks)? = nil, emit: (Int) -> Void = { _ in }
     ) throws(ModelError) -> (tokens: [Int], statistics: Statistics) {
         var cache = model.makeCache(capacity: prompt.count + configuration.maximumNewTokens)
         var sampler = Sampler(configuration: configuration.sampler)
         var statistics = Statistics(promptTokens: prompt.count)
         let clock = ContinuousClock()
         var start = clock.now
-        var logits = try model.forward(tokens: prompt, cache: &cache, logits: .last)
+        var logits = try model.forward(tokens: prompt, cache: &cache, logits: .last, hooks: hooks)
         statistics.prefillSeconds = (clock.now - start).seconds
         var output: [Int] = []
         start = clock.now
@@ -49,7 +49,7 @@ public struct Generation: Sendable {
             emit(next)
             guard output.count < configuration.maximumNewTokens,
                   cache.count < model.configuration.maxPositionEmbeddings else { break }
-            logits = try model.forward(tokens: [next], cache: &cache, logits: .last)
+            logits = try model.forward(tokens: [next], cache: &cache, logits: .last, hooks: hooks)
         }
         statistics.decodeSeconds = (clock.now - start).seconds
         statistics.generatedTokens = output.count
