@@ -18,23 +18,18 @@ public enum GEMV {
 
     /// Runs every job against the same input `x` (`k` values), rows of all jobs split across workers.
     public static func run(_ jobs: [Job], x: UnsafePointer<Float>, k: Int) {
-        let total = jobs.reduce(0) { $0 + $1.rows }
-        // Work in units of 4 rows (the kernel's unroll); a job's tail of < 4 rows is its own unit.
-        var units: [(job: Int, row: Int, count: Int)] = []
-        units.reserveCapacity(total / 4 + jobs.count)
-        for (index, job) in jobs.enumerated() {
-            var row = 0
-            while row < job.rows {
-                let count = min(4, job.rows - row)
-                units.append((index, row, count))
-                row += count
-            }
-        }
+        // Work in units of 4 rows (the kernel's unroll); a job's tail of < 4 rows is its own unit. Unit u belongs to
+        // the first job whose cumulative unit count exceeds u (jobs are few: q/k/v at most).
+        var firstUnit = [0]
+        for job in jobs { firstUnit.append(firstUnit.last! + (job.rows + 3) / 4) }
         nonisolated(unsafe) let input = x
-        Parallel.forEachChunk(count: units.count, minimumPerChunk: 16) { range in
-            for unit in units[range] {
-                let job = jobs[unit.job]
-                rows(job.weight + unit.row * k, input, job.output + unit.row, count: unit.count, k: k)
+        Parallel.forEachChunk(count: firstUnit.last!, minimumPerChunk: 16) { range in
+            var jobIndex = 0
+            for unit in range {
+                while unit >= firstUnit[jobIndex + 1] { jobIndex += 1 }
+                let job = jobs[jobIndex]
+                let row = (unit - firstUnit[jobIndex]) * 4
+                rows(job.weight + row * k, input, job.output + row, count: min(4, job.rows - row), k: k)
             }
         }
     }

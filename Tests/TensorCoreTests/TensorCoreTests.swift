@@ -59,3 +59,33 @@ import TestSupport
         for value: Float in [0, -0.0, 3.140625, -65280] { #expect(BFloat16(value).floatValue == value) }
     }
 }
+
+@Suite struct GEMVTests {
+    @Test(arguments: [1, 5, 16, 33, 576])
+    func severalJobsMatchTheReferenceRowByRow(k: Int) {
+        let rowCounts = [3, 8, 13]
+        let weights = rowCounts.enumerated().map { Fixtures.uniform(count: $1 * k, seed: UInt64($0 + 10)) }
+        let x = Fixtures.uniform(count: k, seed: 3)
+        var out0 = [Float](repeating: .nan, count: 3), out1 = [Float](repeating: .nan, count: 8)
+        var out2 = [Float](repeating: .nan, count: 13)
+        let w0 = weights[0], w1 = weights[1], w2 = weights[2]
+        w0.withUnsafeBufferPointer { a in w1.withUnsafeBufferPointer { b in w2.withUnsafeBufferPointer { c in
+            x.withUnsafeBufferPointer { xp in
+                out0.withUnsafeMutableBufferPointer { o0 in out1.withUnsafeMutableBufferPointer { o1 in
+                    out2.withUnsafeMutableBufferPointer { o2 in
+                        GEMV.run([
+                            GEMV.Job(weight: a.baseAddress!, rows: 3, output: o0.baseAddress!),
+                            GEMV.Job(weight: b.baseAddress!, rows: 8, output: o1.baseAddress!),
+                            GEMV.Job(weight: c.baseAddress!, rows: 13, output: o2.baseAddress!),
+                        ], x: xp.baseAddress!, k: k)
+                    }
+                }}
+            }
+        }}}
+        let outputs = [out0, out1, out2]
+        for (job, rows) in rowCounts.enumerated() {
+            let expected = MatmulTests.naive(x, weights[job], m: 1, n: rows, k: k)
+            #expect(Tolerance.maxAbsDifference(outputs[job], expected) < 1e-4, "job \(job)")
+        }
+    }
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Prefill and decode speed of Quanta against llama.cpp (llama-cpp-python), measured side by side in one run.
+
+For each model (an F32 copy of --model, then --model itself) both engines run a 512-token prefill of the start of
+--text (no BOS) followed by 64 single-token decode steps. The two engines alternate (order swapped every repetition),
+each gets one unmeasured warm-up run, and the table reports medians and the ratio Quanta / llama.cpp.
+
+- llama.cpp: Llama(model_path, n_ctx=1024, n_threads=2, n_threads_batch=2, n_batch=512), loaded once per model;
+  tokens from llm.tokenize(text, add_bos=False). A run is llm.reset() (eval then drops the whole KV cache), one
+  llm.eval() of the 512 prompt tokens (prefill), then 64 llm.eval([t]) calls on the next 64 text tokens (decode).
+- Quanta: `QUANTA_BIN bench MODEL --prompt-tokens 512 --decode-tokens 64 --text TEXT --repetitions 1 --json` (its own
+  warm-up, then one timed run), which prints one JSON object with prefill_tokens_per_second and
+  decode_tokens_per_second (its own timings, model load excluded).
+- The F32 model is made once with scripts/make_f32_gguf.py and cached next to --model as NAME.F32.gguf.
+
+Usage (in the venv that has llama-cpp-python and gguf, from the repository root):
+    python benchmarks/engine_vs_llamacpp.py [--quanta .build/release/quanta] [--model M.gguf] [--text T] [--reps 3]
+    python benchmarks/engine_vs_llamacpp.py --llama-only      # llama.cpp alone
+    --quiet 120 (for a shared machine) waits up to 120 s for 3 idle seconds before each measured run and repeats a
+    run that another process disturbed: llama.cpp's OpenMP threads slow down several-fold when anything else runs.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from llama_cpp import Llama
+
+PROMPT, DECODE = 512, 64
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUANT_SUFFIXES = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K_M", "Q4_K_S", "Q6_K"}
+
+
+def f32_path(model: str) -> str:
+    """NAME.Q4_1.gguf -> NAME.F32.gguf next to it, creating it once with make_f32_gguf.py."""
+    stem = model[:-len(".gguf")] if model.endswith(".gguf") else model
+    base, _, last = stem.rpartition(".")
+    if base and last.upper() in QUANT_SUFFIXES:
+        stem = base
+    out = stem + ".F32.gguf"
+    if not os.path.exists(out):
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_f32_gguf.py"), model, out], check=True)
+    return out
+
+
+class LlamaCpp:
+    name = "llama.cpp"
+
+    def __init__(self, model: str, text: str):
+        self.llm = Llama(model_path=model, n_ctx=1024, n_threads=2, n_threads_batch=2, n_batch=512, verbose=False)
+        with open(text, encoding="utf-8") as f:
+            head = f.read(20_000)  # plenty for 576 tokens
+        tokens = self.llm.tokenize(head.encode("utf-8"), add_bos=False)
+        assert len(tokens) >= PROMPT + DECODE
+        self.prompt, self.decode = tokens[:PROMPT], tokens[PROMPT:PROMPT + DECODE]
+
+    def run(self) -> tuple[float, float]:
+        self.llm.reset()
+        t0 = time.perf_counter()
+        self.llm.eval(self.prompt)
+        t1 = time.perf_counter()
+        for tok in self.decode:
+            self.llm.eval([tok])
+        t2 = time.perf_counter()
+        return PROMPT / (t1 - t0), DECODE / (t2 - t1)
+
+
+class Quanta:
+    name = "Quanta"
+
+    def __init__(self, binary: str, model: str, text: str):
+        self.cmd = [binary, "bench", model, "--prompt-tokens", str(PROMPT), "--decode-tokens", str(DECODE),
+                    "--text", text, "--repetitions", "1", "--json"]
+
+    def run(self) -> tuple[float, float]:
+        out = subprocess.run(self.cmd, check=True, capture_output=True, text=True).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        return float(result["prefill_tokens_per_second"]), float(result["decode_tokens_per_second"])
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processes have spent busy (not idle/iowait), from the first line of /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process and its finished children (the Quanta subprocess)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def quiet_run(engine, quiet_s: float) -> tuple[float, float]:
+    """engine.run(); with quiet_s > 0, first wait (up to quiet_s) for 3 idle seconds, and repeat the run (at most 3
+    more times) when other processes used more than 5% of a core during it. On 2 cores llama.cpp's OpenMP threads
+    slow down several-fold as soon as anything else runs, so a shared machine needs this."""
+    for attempt in range(4):
+        deadline = time.monotonic() + quiet_s
+        while time.monotonic() < deadline:
+            busy0 = busy_cpu_seconds()
+            time.sleep(3)
+            if busy_cpu_seconds() - busy0 < 0.3:
+                break
+        busy0, own0, t0 = busy_cpu_seconds(), own_cpu_seconds(), time.monotonic()
+        result = engine.run()
+        others = (busy_cpu_seconds() - busy0) - (own_cpu_seconds() - own0)
+        if quiet_s <= 0 or others < 0.05 * (time.monotonic() - t0):
+            return result
+        print(f"  ({engine.name}: other processes used {others:.1f} CPU-s during the run; repeating)", file=sys.stderr)
+    return result
+
+
+def measure(engines: list, reps: int, quiet_s: float) -> dict:
+    """Warm up each engine once, then alternate them for `reps` rounds; returns per-engine lists of (prefill, decode)."""
+    for engine in engines:
+        engine.run()
+    results = {e.name: [] for e in engines}
+    for rep in range(reps):
+        for engine in (engines if rep % 2 == 0 else engines[::-1]):
+            results[engine.name].append(quiet_run(engine, quiet_s))
+            prefill, decode = results[engine.name][-1]
+            print(f"  rep {rep} {engine.name}: prefill {prefill:.1f} tok/s, decode {decode:.1f} tok/s", file=sys.stderr)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quanta", default=os.path.join(ROOT, ".build", "release", "quanta"))
+    parser.add_argument("--model", default=os.path.expanduser("~/.cache/quanta/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+    parser.add_argument("--text", default="/work/shared/data/wikitext-2/wiki.test.raw")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--llama-only", action="store_true", help="measure llama.cpp alone")
+    parser.add_argument("--quiet", type=float, default=0, metavar="S",
+                        help="shared machine: wait up to S s for idle CPUs before each run and repeat disturbed runs")
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        print(f"warning: 1-minute load average is {load:.2f}; other processes will distort the timings", file=sys.stderr)
+    rows = []
+    for model in (f32_path(args.model), args.model):
+        print(f"{os.path.basename(model)}:", file=sys.stderr)
+        engines = [LlamaCpp(model, args.text)]
+        if not args.llama_only:
+            engines.append(Quanta(args.quanta, model, args.text))
+        results = measure(engines, args.reps, args.quiet)
+        for i, metric in enumerate(("prefill", "decode")):
+            med = {name: statistics.median(r[i] for r in runs) for name, runs in results.items()}
+            rows.append((os.path.basename(model), metric, med["llama.cpp"], med.get("Quanta")))
+        del engines  # free the llama.cpp model before loading the next one
+
+    print(f"\nmedians of {args.reps} runs, {PROMPT}-token prefill, {DECODE} decode steps, 2 threads, "
+          f"load average {load:.2f} at start\n")
+    print("| model | phase | llama.cpp tok/s | Quanta tok/s | Quanta / llama.cpp |")
+    print("|---|---|---:|---:|---:|")
+    for model, metric, llama, quanta in rows:
+        q = f"{quanta:.1f}" if quanta is not None else "-"
+        ratio = f"{quanta / llama:.2f}" if quanta is not None else "-"
+        print(f"| {model} | {metric} | {llama:.1f} | {q} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
