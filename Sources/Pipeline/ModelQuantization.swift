@@ -127,8 +127,6 @@ public enum ModelQuantization {
         let jobs = plan.layers.compactMap { layer in layer.weight.map { (layer.name, $0) } }
         let sources = Dictionary(uniqueKeysWithValues: model.linearLayers.map { ($0.name, $0.weight) })
         var results = [Result<(QuantizedTensor, Tensor), any Error>?](repeating: nil, count: jobs.count)
-        var done = 0
-        let lock = NSLock()
         results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let slots = buffer.baseAddress!
             Parallel.forEach(count: jobs.count) { index in
@@ -136,10 +134,7 @@ public enum ModelQuantization {
                 slots[index] = Result { () throws -> (QuantizedTensor, Tensor) in
                     let quantized = try TensorQuantizer.quantize(sources[name]!, scheme: scheme)
                     return (quantized, try quantized.dequantized())
-                }.mapError { error in QuantError.invalidConfiguration(field: name, reason: "\(error)") as any Error }
-                lock.lock()
-                done += 1
-                lock.unlock()
+                }.mapError { error in PipelineError.layerFailed(layer: name, reason: "\(error)") as any Error }
             }
         }
         var stored: [String: QuantizedTensor] = [:]

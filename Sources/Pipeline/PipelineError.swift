@@ -8,6 +8,8 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
     case unreadableText(path: String, reason: String)
     /// A command-level setting is impossible.
     case invalidArgument(String)
+    /// Quantizing one layer failed (NaN weights, a scheme that does not fit); names the layer and the cause.
+    case layerFailed(layer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
         case let .missingTokenizer(path): "\(path): no tokenizer found (expected tokenizer.json, or tokenizer.ggml.* metadata in a GGUF)"
         case let .unreadableText(path, reason): "\(path): cannot read text: \(reason)"
         case let .invalidArgument(reason): reason
+        case let .layerFailed(layer, reason): "quantizing \(layer) failed: \(reason)"
         }
     }
 }
