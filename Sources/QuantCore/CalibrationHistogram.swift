@@ -91,3 +91,28 @@ enum BatchStatistics {
         return .nonFiniteInput("\(observer): batch \(batch), element \(index) is \(values[index])")
     }
 }
+
+/// What the histogram-based observers (percentile, MSE, histogram/KL) keep: the running extrema, the magnitude
+/// histogram and the batch count for messages.
+struct HistogramStatistics: Sendable {
+    private(set) var histogram: CalibrationHistogram
+    private(set) var minimum: Float = .infinity
+    private(set) var maximum: Float = -.infinity
+    private(set) var batchCount = 0
+
+    init(bins: Int) { histogram = CalibrationHistogram(resolution: bins) }
+
+    /// Adds one batch; a batch with NaN or infinity throws (naming `observer`, batch and element) and changes nothing.
+    mutating func accumulate(_ values: UnsafeBufferPointer<Float>, observer: String) throws(QuantError) {
+        defer { batchCount += 1 }
+        guard let e = try BatchStatistics.extrema(values, batch: batchCount, observer: observer) else { return }
+        minimum = min(minimum, e.minimum)
+        maximum = max(maximum, e.maximum)
+        histogram.add(values, magnitude: max(-e.minimum, e.maximum))
+    }
+
+    /// Throws `QuantError.noCalibrationData` when nothing was accumulated.
+    func requireData(observer: String) throws(QuantError) {
+        guard histogram.total > 0 else { throw .noCalibrationData("\(observer) saw no values in \(batchCount) batches") }
+    }
+}

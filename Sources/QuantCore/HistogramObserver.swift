@@ -21,10 +21,10 @@ public struct HistogramObserver: Observer {
     public let levels: Int
     private let usesAllCodesWhenOneSided: Bool
     private let allCodes: Int
-    private var histogram: CalibrationHistogram
-    private var minimum: Float = .infinity
-    private var maximum: Float = -.infinity
-    private var batchCount = 0
+    private var statistics: HistogramStatistics
+    private var histogram: CalibrationHistogram { statistics.histogram }
+    private var minimum: Float { statistics.minimum }
+    private var maximum: Float { statistics.maximum }
 
     /// Smoothing mass given to zero bins (MXNet `_smooth_distribution`).
     static let smoothing = 0.0001
@@ -47,27 +47,19 @@ public struct HistogramObserver: Observer {
         levels = max(1, (qmax - qmin + 1) / 2)
         allCodes = qmax - qmin + 1
         usesAllCodesWhenOneSided = !scheme.isSymmetric
-        histogram = CalibrationHistogram(resolution: bins)
+        statistics = HistogramStatistics(bins: bins)
     }
 
     /// Adds one batch (any layout: the statistics are per tensor).
     /// - Throws: `QuantError.nonFiniteInput` naming the batch and element; the statistics are left unchanged.
     public mutating func accumulate(_ values: UnsafeBufferPointer<Float>) throws(QuantError) {
-        defer { batchCount += 1 }
-        guard let e = try BatchStatistics.extrema(values, batch: batchCount, observer: "HistogramObserver") else {
-            return
-        }
-        minimum = min(minimum, e.minimum)
-        maximum = max(maximum, e.maximum)
-        histogram.add(values, magnitude: max(-e.minimum, e.maximum))
+        try statistics.accumulate(values, observer: "HistogramObserver")
     }
 
     /// The threshold T on |x| minimizing KL(P‖Q).
     /// - Throws: `QuantError.noCalibrationData` when no value was accumulated.
     public func threshold() throws(QuantError) -> Float {
-        guard histogram.total > 0 else {
-            throw .noCalibrationData("HistogramObserver saw no values in \(batchCount) batches")
-        }
+        try statistics.requireData(observer: "HistogramObserver")
         let magnitude = max(-minimum, maximum)
         let oneSided = minimum >= 0 || maximum <= 0
         let quantizedLevels = usesAllCodesWhenOneSided && oneSided ? allCodes : levels

@@ -11,10 +11,10 @@
 /// the bulk into few bins), where evaluating bin centers would not. Among equal errors the widest range wins.
 public struct MSEObserver: Observer {
     private let grid: AffineGrid
-    private var histogram: CalibrationHistogram
-    private var minimum: Float = .infinity
-    private var maximum: Float = -.infinity
-    private var batchCount = 0
+    private var statistics: HistogramStatistics
+    private var histogram: CalibrationHistogram { statistics.histogram }
+    private var minimum: Float { statistics.minimum }
+    private var maximum: Float { statistics.maximum }
 
     /// Number of shrink factors α tried.
     public static let candidateCount = 200
@@ -28,25 +28,19 @@ public struct MSEObserver: Observer {
                 field: "observer", reason: "MSE calibration needs an integer grid, not \(scheme.dataType.rawValue)")
         }
         grid = try AffineGrid(scheme: scheme)
-        histogram = CalibrationHistogram(resolution: bins)
+        statistics = HistogramStatistics(bins: bins)
     }
 
     /// Adds one batch (any layout: the statistics are per tensor).
     /// - Throws: `QuantError.nonFiniteInput` naming the batch and element; the statistics are left unchanged.
     public mutating func accumulate(_ values: UnsafeBufferPointer<Float>) throws(QuantError) {
-        defer { batchCount += 1 }
-        guard let e = try BatchStatistics.extrema(values, batch: batchCount, observer: "MSEObserver") else { return }
-        minimum = min(minimum, e.minimum)
-        maximum = max(maximum, e.maximum)
-        histogram.add(values, magnitude: max(-e.minimum, e.maximum))
+        try statistics.accumulate(values, observer: "MSEObserver")
     }
 
     /// The calibrated range (see the type's comment).
     /// - Throws: `QuantError.noCalibrationData` when no value was accumulated.
     public func range() throws(QuantError) -> (minimum: Float, maximum: Float) {
-        guard histogram.total > 0 else {
-            throw .noCalibrationData("MSEObserver saw no values in \(batchCount) batches")
-        }
+        try statistics.requireData(observer: "MSEObserver")
         var best = (error: Double.infinity, minimum: minimum, maximum: maximum)
         for k in stride(from: Self.candidateCount, through: 1, by: -1) {
             let alpha = Float(k) / Float(Self.candidateCount)

@@ -8,37 +8,29 @@
 public struct PercentileObserver: Observer {
     /// Percentile of |x| kept, in (50, 100].
     public let percentile: Float
-    private var histogram: CalibrationHistogram
-    private var minimum: Float = .infinity
-    private var maximum: Float = -.infinity
-    private var batchCount = 0
+    private var statistics: HistogramStatistics
+    private var histogram: CalibrationHistogram { statistics.histogram }
+    private var minimum: Float { statistics.minimum }
+    private var maximum: Float { statistics.maximum }
 
     /// - Parameters: `percentile` in (50, 100]; `bins`: at least this many histogram bins over `[0, max|x|]`.
     public init(percentile: Float, bins: Int = 4096) {
         precondition(percentile > 50 && percentile <= 100, "percentile must be in (50, 100]")
         precondition(bins >= 1)
         self.percentile = percentile
-        histogram = CalibrationHistogram(resolution: bins)
+        statistics = HistogramStatistics(bins: bins)
     }
 
     /// Adds one batch (any layout: the statistics are per tensor).
     /// - Throws: `QuantError.nonFiniteInput` naming the batch and element; the statistics are left unchanged.
     public mutating func accumulate(_ values: UnsafeBufferPointer<Float>) throws(QuantError) {
-        defer { batchCount += 1 }
-        guard let e = try BatchStatistics.extrema(values, batch: batchCount, observer: "PercentileObserver") else {
-            return
-        }
-        minimum = min(minimum, e.minimum)
-        maximum = max(maximum, e.maximum)
-        histogram.add(values, magnitude: max(-e.minimum, e.maximum))
+        try statistics.accumulate(values, observer: "PercentileObserver")
     }
 
     /// The threshold T on |x|.
     /// - Throws: `QuantError.noCalibrationData` when no value was accumulated.
     public func threshold() throws(QuantError) -> Float {
-        guard histogram.total > 0 else {
-            throw .noCalibrationData("PercentileObserver saw no values in \(batchCount) batches")
-        }
+        try statistics.requireData(observer: "PercentileObserver")
         let magnitude = max(-minimum, maximum)
         if percentile >= 100 { return magnitude }
         let counts = histogram.magnitudeCounts()
