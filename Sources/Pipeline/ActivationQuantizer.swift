@@ -11,7 +11,7 @@ public struct PointQuantizer: Sendable, Equatable {
 
 /// Fake-quantizes activations in the forward pass: each linear's input and output and each block's keys and values,
 /// as the plan and calibration decided. Errors (NaN activations) are kept and rethrown after the pass.
-public final class ActivationQuantizer: ForwardHooks, @unchecked Sendable {
+public final class ActivationQuantizer: PointHooks, @unchecked Sendable {
     public let points: [QuantizationPoint: PointQuantizer]
     private var firstError: (any Error)?
 
@@ -27,26 +27,13 @@ public final class ActivationQuantizer: ForwardHooks, @unchecked Sendable {
         }
     }
 
-    private func apply(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    public func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         guard let quantizer = points[point], firstError == nil else { return }
         do {
             try TensorQuantizer.fakeQuantizeRows(data, rows: rows, columns: columns, scheme: quantizer.scheme, parameters: quantizer.parameters)
         } catch {
             firstError = error
         }
-    }
-
-    public func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        apply(QuantizationPoint(layer: layer, kind: .input), input, rows: rows, columns: columns)
-    }
-
-    public func linearOutput(_ layer: String, _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        apply(QuantizationPoint(layer: layer, kind: .output), output, rows: rows, columns: columns)
-    }
-
-    public func keyValue(layer: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        apply(.keyValue(layer, .keys), keys, rows: rows, columns: width)
-        apply(.keyValue(layer, .values), values, rows: rows, columns: width)
     }
 }
 

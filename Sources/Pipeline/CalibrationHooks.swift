@@ -3,7 +3,7 @@ import QuantCore
 
 /// Feeds the activations at every statically quantized point to that point's observer during calibration passes.
 /// Errors (NaN activations) are kept and rethrown after the pass, since hooks cannot throw.
-final class CalibrationHooks: ForwardHooks {
+final class CalibrationHooks: PointHooks {
     private(set) var observers: [QuantizationPoint: any Observer]
     private(set) var firstError: (any Error)?
 
@@ -14,25 +14,12 @@ final class CalibrationHooks: ForwardHooks {
         self.observers = observers
     }
 
-    private func observe(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, count: Int) {
+    func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         guard firstError == nil, observers[point] != nil else { return }
         do {
-            try observers[point]!.accumulate(UnsafeBufferPointer(start: data, count: count))
+            try observers[point]!.accumulate(UnsafeBufferPointer(start: data, count: rows * columns))
         } catch {
             firstError = error
         }
-    }
-
-    func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        observe(QuantizationPoint(layer: layer, kind: .input), input, count: rows * columns)
-    }
-
-    func linearOutput(_ layer: String, _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        observe(QuantizationPoint(layer: layer, kind: .output), output, count: rows * columns)
-    }
-
-    func keyValue(layer: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        observe(.keyValue(layer, .keys), keys, count: rows * width)
-        observe(.keyValue(layer, .values), values, count: rows * width)
     }
 }

@@ -1,3 +1,5 @@
+import Inference
+
 /// Where in the model a quantizer sits: a linear layer's input or output, or one block's keys or values.
 public struct QuantizationPoint: Hashable, Sendable, Comparable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable { case input, output, keys, values }
@@ -18,4 +20,25 @@ public struct QuantizationPoint: Hashable, Sendable, Comparable, CustomStringCon
     public var description: String { "\(layer).\(kind.rawValue)" }
 
     public static func < (a: Self, b: Self) -> Bool { (a.layer, a.kind.rawValue) < (b.layer, b.kind.rawValue) }
+}
+
+/// Forward hooks that act per `QuantizationPoint`: the three engine callbacks become one `visit` per point.
+public protocol PointHooks: ForwardHooks {
+    /// `data: [rows, columns]` at `point`, which may be rewritten in place.
+    func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int)
+}
+
+extension PointHooks {
+    public func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        visit(QuantizationPoint(layer: layer, kind: .input), input, rows: rows, columns: columns)
+    }
+
+    public func linearOutput(_ layer: String, _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        visit(QuantizationPoint(layer: layer, kind: .output), output, rows: rows, columns: columns)
+    }
+
+    public func keyValue(layer: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        visit(.keyValue(layer, .keys), keys, rows: rows, columns: width)
+        visit(.keyValue(layer, .values), values, rows: rows, columns: width)
+    }
 }
