@@ -105,9 +105,22 @@ public enum TensorQuantizer {
             _ = buffer.update(from: values)
             return
         }
-        let tensor = Tensor(shape: [rows, columns], scalars: Array(buffer))
-        let result = try quantize(tensor, scheme: scheme, parameters: parameters).dequantized()
-        _ = buffer.update(from: result.scalars)
+        // FP8 with a scale, in place: the same encode(x / scale) and decode(code) · scale as quantize + dequantized,
+        // without building a stored tensor on the forward pass.
+        let format = try MiniFloatFormat(dataType: type)
+        let given = parameters
+        let resolved: QuantParameters
+        if let given {
+            resolved = given
+        } else {
+            resolved = try AffineQuantizer.parameters(
+                for: Tensor(shape: [rows, columns], scalars: Array(buffer)), scheme: scheme, formatMaximum: format.maxFinite)
+        }
+        let layout = try resolved.layout(for: [rows, columns], scheme: scheme)
+        for index in 0..<count {
+            let scale = resolved.scales[layout.parameterIndex(ofElement: index)]
+            buffer[index] = format.decode(format.encode(buffer[index] / scale)) * scale
+        }
     }
 
     static func requireFinite(_ values: some Collection<Float>, context: String) throws(QuantError) {
