@@ -66,18 +66,3 @@ public enum EvaluationCommand {
             seconds: Date().timeIntervalSince(start), peakMemoryMB: ResourceUsage.peakMemoryMB())
     }
 }
-
-/// Process resource figures.
-public enum ResourceUsage {
-    /// Peak resident set size of this process so far, in MiB (getrusage; Linux reports KiB, macOS bytes).
-    public static func peakMemoryMB() -> Double {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        return Double(usage.ru_maxrss) / (1024 * 1024)
-        #endif
-    }
-}
