@@ -1,0 +1,15 @@
+import Testing
+@testable import QuantAlgorithms
+
+@Suite struct AlgorithmKindTests {
+    @Test(arguments: [("gptq", AlgorithmKind.gptq), ("AWQ", .awq), ("smooth_quant", .smoothquant), ("Smooth-Quant", .smoothquant),
+                      ("rotation", .rotation)])
+    func parsesUserSpellings(name: String, expected: AlgorithmKind) {
+        #expect(AlgorithmKind(name: name) == expected)
+    }
+
+    @Test func rejectsUnknownNames() {
+        #expect(AlgorithmKind(name: "squeezellm") == nil)
+        #expect(AlgorithmKind(name: "") == nil)
+    }
+}
