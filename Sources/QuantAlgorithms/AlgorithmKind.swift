@@ -11,7 +11,7 @@ public enum AlgorithmKind: String, CaseIterable, Codable, Sendable {
 
     /// Parses a user-typed name (case-insensitive, `smooth_quant` and `smooth-quant` accepted).
     public init?(name: String) {
-        let key = name.lowercased().replacingOccurrences(of: "_", with: "").replacingOccurrences(of: "-", with: "")
+        let key = String(name.lowercased().filter { $0 != "_" && $0 != "-" })
         self.init(rawValue: key)
     }
 }
