@@ -38,7 +38,7 @@ extension LlamaModel {
         }
         var scratch = ForwardScratch(configuration: c, tokenCount: T, past: cache.count)
         for layer in blocks.indices {
-            runBlock(layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
+            runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
         }
         cache.commit(T)
         let rows: Range<Int> = switch selection {
@@ -71,8 +71,10 @@ extension LlamaModel {
         return result
     }
 
-    private func runBlock(
-        _ layer: Int, x: inout [Float], cache: inout KVCache, scratch s: inout ForwardScratch, hooks: (any ForwardHooks)?
+    /// Runs block `layer` on `x: [T, hiddenSize]` in place, keeping its keys and values in `cache`'s layer `cacheSlot`.
+    func runBlock(
+        _ layer: Int, cacheSlot: Int, x: inout [Float], cache: inout KVCache, scratch s: inout ForwardScratch,
+        hooks: (any ForwardHooks)?
     ) {
         let c = configuration
         let block = blocks[layer]
@@ -85,8 +87,8 @@ extension LlamaModel {
                 into: [s.query, s.key, s.value], hooks: hooks)
             s.applyRotary(c)
             hooks?.keyValue(layer: layer, keys: s.key, values: s.value, rows: T, width: c.keyValueWidth)
-            cache.keys[layer].withUnsafeMutableBufferPointer { keys in
-                cache.values[layer].withUnsafeMutableBufferPointer { values in
+            cache.keys[cacheSlot].withUnsafeMutableBufferPointer { keys in
+                cache.values[cacheSlot].withUnsafeMutableBufferPointer { values in
                     let offset = s.past * c.keyValueWidth
                     (keys.baseAddress! + offset).update(from: s.key, count: T * c.keyValueWidth)
                     (values.baseAddress! + offset).update(from: s.value, count: T * c.keyValueWidth)

@@ -1,0 +1,43 @@
+import TensorCore
+
+extension LlamaModel {
+    /// The embedding rows of `tokens`: the hidden states entering block 0, `[tokens.count, hiddenSize]` row-major.
+    /// - Throws: `ModelError.invalidInput` for an empty input or a token id outside the vocabulary.
+    public func embed(_ tokens: [Int]) throws(ModelError) -> [Float] {
+        let c = configuration
+        guard !tokens.isEmpty else { throw .invalidInput("no tokens to embed") }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
+            throw .invalidInput("token id \(bad) outside the vocabulary 0..<\(c.vocabularySize)")
+        }
+        let H = c.hiddenSize
+        var x = [Float](repeating: 0, count: tokens.count * H)
+        embedding.scalars.withUnsafeBufferPointer { table in
+            x.withUnsafeMutableBufferPointer { out in
+                for (t, token) in tokens.enumerated() {
+                    (out.baseAddress! + t * H).update(from: table.baseAddress! + token * H, count: H)
+                }
+            }
+        }
+        return x
+    }
+
+    /// Runs block `layer` alone on one sequence of hidden states `x: [T, hiddenSize]` (positions 0..<T, causal), in
+    /// place. Layer-wise algorithms use it to push calibration data through one block at a time.
+    /// - Throws: `ModelError.invalidInput` for a bad layer index, a length that is not a whole number of rows, or a
+    ///   sequence longer than the model's context.
+    public func forwardBlock(_ layer: Int, hiddenStates x: inout [Float], hooks: (any ForwardHooks)? = nil) throws(ModelError) {
+        let c = configuration
+        guard blocks.indices.contains(layer) else { throw .invalidInput("block \(layer) outside 0..<\(blocks.count)") }
+        guard !x.isEmpty, x.count % c.hiddenSize == 0 else {
+            throw .invalidInput("\(x.count) hidden-state values are not whole rows of \(c.hiddenSize)")
+        }
+        let T = x.count / c.hiddenSize
+        guard T <= c.maxPositionEmbeddings else {
+            throw .invalidInput("\(T) positions exceed the model's context of \(c.maxPositionEmbeddings)")
+        }
+        var cache = KVCache(layerCount: 1, width: c.keyValueWidth, capacity: T)
+        cache.reserve(T)
+        var scratch = ForwardScratch(configuration: c, tokenCount: T, past: 0)
+        runBlock(layer, cacheSlot: 0, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
+    }
+}
