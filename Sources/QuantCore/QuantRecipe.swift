@@ -80,21 +80,21 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
     /// Layers left in float (exact names or globs); default `lm_head`.
     public var exclude: [String]
     public var calibration: Calibration
-    /// Algorithm names, run in order.
-    public var algorithms: [String]
+    /// Algorithms, run in order (rotation first, GPTQ last: see `validate()`).
+    public var algorithms: [AlgorithmStep]
 
     enum CodingKeys: String, CodingKey {
         case name, weight, input, output, overrides, exclude, calibration, algorithms
         case kvCache = "kv_cache"
     }
 
-    /// Algorithms this build can run.
-    public static let availableAlgorithms: [String] = []
+    /// Algorithms this build can run (QuantAlgorithms implements each; a test keeps the lists equal).
+    public static let availableAlgorithms: [String] = ["gptq", "awq", "smoothquant", "rotation"]
 
     public init(
         name: String, weight: QuantScheme? = nil, input: QuantScheme? = nil, output: QuantScheme? = nil,
         kvCache: QuantScheme? = nil, overrides: [Override] = [], exclude: [String] = ["lm_head"],
-        calibration: Calibration = Calibration(), algorithms: [String] = []
+        calibration: Calibration = Calibration(), algorithms: [AlgorithmStep] = []
     ) throws(QuantError) {
         self.name = name
         self.weight = weight
@@ -126,7 +126,7 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
             overrides: try c.decodeIfPresent([Override].self, forKey: .overrides) ?? [],
             exclude: try c.decodeIfPresent([String].self, forKey: .exclude) ?? ["lm_head"],
             calibration: try c.decodeIfPresent(Calibration.self, forKey: .calibration) ?? Calibration(),
-            algorithms: try c.decodeIfPresent([String].self, forKey: .algorithms) ?? [])
+            algorithms: try c.decodeIfPresent([AlgorithmStep].self, forKey: .algorithms) ?? [])
     }
 
     /// Checks everything that does not need the model.
@@ -145,11 +145,39 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
         for override in overrides where override.pattern.isEmpty {
             throw .invalidConfiguration(field: "overrides.pattern", reason: "must not be empty")
         }
-        for name in algorithms where !Self.availableAlgorithms.contains(name) {
-            throw .invalidConfiguration(
-                field: "algorithms", reason: "'\(name)' is not available in this build (available: \(Self.availableAlgorithms.isEmpty ? "none yet" : Self.availableAlgorithms.joined(separator: ", ")))")
-        }
+        try validateAlgorithms()
         try calibration.validate()
+    }
+
+    /// Known names, each at most once, rotation (a whole-model transform) before the block-wise ones, GPTQ (which
+    /// does the rounding itself) after them, and GPTQ only with integer weights.
+    func validateAlgorithms() throws(QuantError) {
+        let names = algorithms.map(\.name)
+        for name in names where !Self.availableAlgorithms.contains(name) {
+            throw .invalidConfiguration(
+                field: "algorithms", reason: "'\(name)' is not available (available: \(Self.availableAlgorithms.joined(separator: ", ")))")
+        }
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw .invalidConfiguration(field: "algorithms", reason: "'\(repeated)' is listed more than once")
+        }
+        if let rotation = names.firstIndex(of: "rotation"), rotation != 0 {
+            throw .invalidConfiguration(field: "algorithms", reason: "rotation transforms the whole model and must come first")
+        }
+        if let gptq = names.firstIndex(of: "gptq"), gptq != names.count - 1 {
+            throw .invalidConfiguration(field: "algorithms", reason: "gptq rounds the weights and must come last")
+        }
+        if names.contains("gptq") || names.contains("awq") {
+            let weights = [weight] + overrides.map(\.weight)
+            guard weights.contains(where: { $0 != nil }) else {
+                throw .invalidConfiguration(field: "algorithms", reason: "\(names.contains("gptq") ? "gptq" : "awq") needs quantized weights; the recipe has none")
+            }
+        }
+        if names.contains("gptq") {
+            for scheme in ([weight] + overrides.map(\.weight)).compactMap({ $0 }) where !scheme.dataType.isInteger || scheme.granularity == .perTensor {
+                throw .invalidConfiguration(
+                    field: "algorithms", reason: "gptq needs integer weights per channel or per group, got \(scheme.dataType.rawValue) \(scheme.granularity.rawValue)")
+            }
+        }
     }
 
     /// Whether any point needs calibration data (static activation or output scales, or a static KV cache).

@@ -1,5 +1,6 @@
 import Testing
 @testable import QuantAlgorithms
+import QuantCore
 
 @Suite struct AlgorithmKindTests {
     @Test(arguments: [("gptq", AlgorithmKind.gptq), ("AWQ", .awq), ("smooth_quant", .smoothquant), ("Smooth-Quant", .smoothquant),
@@ -11,5 +12,11 @@ import Testing
     @Test func rejectsUnknownNames() {
         #expect(AlgorithmKind(name: "squeezellm") == nil)
         #expect(AlgorithmKind(name: "") == nil)
+    }
+}
+
+@Suite struct AlgorithmListTests {
+    @Test func recipesAcceptExactlyTheImplementedAlgorithms() {
+        #expect(QuantRecipe.availableAlgorithms.sorted() == AlgorithmKind.allCases.map(\.rawValue).sorted())
     }
 }

@@ -59,6 +59,12 @@ import Testing
         (#"{"weight": {"dtype": "int8", "granularity": "per_lane"}}"#, "granularity", "unknown value 'per_lane'"),
         (#"{"weight": {"dtype": "int8", "observer": "median"}}"#, "observer", "unknown method 'median'"),
         (#"{"weight": {"dtype": "int8"}, "algorithms": ["magic"]}"#, "algorithms", "'magic' is not available"),
+        (#"{"weight": {"dtype": "int8"}, "algorithms": ["gptq", "awq"]}"#, "algorithms", "gptq rounds the weights and must come last"),
+        (#"{"weight": {"dtype": "int8"}, "algorithms": ["awq", "rotation"]}"#, "algorithms", "must come first"),
+        (#"{"weight": {"dtype": "int8"}, "algorithms": ["awq", "AWQ"]}"#, "algorithms", "'awq' is listed more than once"),
+        (#"{"weight": {"dtype": "fp8_e4m3"}, "algorithms": ["gptq"]}"#, "algorithms", "gptq needs integer weights"),
+        (#"{"input": {"dtype": "int8"}, "algorithms": ["gptq"]}"#, "algorithms", "gptq needs quantized weights"),
+        (#"{"weight": {"dtype": "int8"}, "algorithms": [{"alpha": 0.5}]}"#, "algorithms", "needs a \"name\""),
         (#"{"weight": {"dtype": "int8"}, "calibration": {"samples": 0}}"#, "calibration.samples", "must be >= 1"),
         (#"{"wieght": {"dtype": "int8"}}"#, "wieght", "unknown recipe field"),
         (#"{"name": "nothing"}"#, "recipe", "quantizes nothing"),
@@ -79,5 +85,16 @@ import Testing
         #expect(LayerPattern.matches("model.layers.?.self_attn.*", "model.layers.7.self_attn.q_proj"))
         #expect(!LayerPattern.matches("model.layers.?.self_attn.*", "model.layers.17.self_attn.q_proj"))
         #expect(LayerPattern.matches("lm_head", "lm_head"))
+    }
+
+    @Test func algorithmsAreNamesOrObjectsWithSettings() throws {
+        let recipe = try Self.decode(#"""
+            {"weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 64, "symmetric": false},
+             "algorithms": ["Rotation", {"name": "smooth_quant", "alpha": 0.6, "search_alpha": true}, "gptq"]}
+            """#)
+        #expect(recipe.algorithms.map(\.name) == ["rotation", "smoothquant", "gptq"])
+        #expect(recipe.algorithms[1].settings == ["alpha": .number(0.6), "search_alpha": .bool(true)])
+        let again = try JSONDecoder().decode(QuantRecipe.self, from: try JSONEncoder().encode(recipe))
+        #expect(again == recipe)
     }
 }
