@@ -21,6 +21,12 @@ public struct QuantizedModel: Sendable {
         public var quantizationSeconds: Double
         /// Peak resident memory of the process when quantization finished, in MiB.
         public var peakMemoryMB: Double
+        /// Algorithms run, in order.
+        public var algorithms: [String] = []
+        /// Wall time of the algorithms (calibration passes included).
+        public var algorithmSeconds: Double = 0
+        /// What each algorithm did per block.
+        public var algorithmReports: [AlgorithmReport] = []
 
         enum CodingKeys: String, CodingKey {
             case recipe
@@ -33,6 +39,9 @@ public struct QuantizedModel: Sendable {
             case calibrationSeconds = "calibration_seconds"
             case quantizationSeconds = "quantization_seconds"
             case peakMemoryMB = "peak_memory_mb"
+            case algorithms
+            case algorithmSeconds = "algorithm_seconds"
+            case algorithmReports = "algorithm_reports"
         }
     }
 
@@ -56,6 +65,10 @@ public enum ModelQuantization {
         public var weights: (Int, Int) -> Void = { _, _ in }
         public var calibrationData: (Int, Int) -> Void = { _, _ in }
         public var calibration: (Int, Int) -> Void = { _, _ in }
+        /// Blocks done by the block-wise algorithms.
+        public var blocks: (Int, Int) -> Void = { _, _ in }
+        /// One line per algorithm and block: what it chose and the loss before → after.
+        public var log: (String) -> Void = { _ in }
         public init() {}
     }
 
@@ -63,12 +76,31 @@ public enum ModelQuantization {
     public static func run(_ loaded: LoadedModel, recipe: QuantRecipe, progress: Progress = Progress()) throws -> QuantizedModel {
         try recipe.validate()
         let plan = try QuantizationPlan(recipe: recipe, model: loaded.model)
-        if recipe.needsCalibration, let file = recipe.calibration.file {
+        let blockwise = try recipe.algorithms.isEmpty ? nil : LayerwiseQuantization.Steps(recipe.algorithms)
+        if recipe.needsCalibration || blockwise != nil, let file = recipe.calibration.file {
             _ = try TextFile.read(file)  // fail on a bad file before the slow weight pass
         }
-        let start = Date()
         var result = loaded
-        let weights = try quantizeWeights(&result.model, plan: plan, progress: progress.weights)
+        var windows: [[Int]]?
+        func calibrationWindows() throws -> [[Int]] {
+            if let windows { return windows }
+            let made = try CalibrationData.windows(
+                recipe.calibration, model: result.model, tokenizer: try loaded.requireTokenizer(), progress: progress.calibrationData)
+            windows = made
+            return made
+        }
+        let algorithmStart = Date()
+        var algorithmWeights: [String: QuantizedTensor] = [:]
+        var reports: [AlgorithmReport] = []
+        if let blockwise {
+            (algorithmWeights, reports) = try LayerwiseQuantization.run(
+                &result.model, plan: plan, steps: blockwise, windows: try calibrationWindows(),
+                progress: progress.blocks, log: progress.log)
+        }
+        let algorithmSeconds = Date().timeIntervalSince(algorithmStart)
+        let start = Date()
+        var weights = try quantizeWeights(&result.model, plan: plan, skipping: Set(algorithmWeights.keys), progress: progress.weights)
+        weights.merge(algorithmWeights) { a, _ in a }
         let quantizationSeconds = Date().timeIntervalSince(start)
 
         var points: [QuantizationPoint: PointQuantizer] = [:]
@@ -86,8 +118,7 @@ public enum ModelQuantization {
         var samples = 0, tokens = 0
         let staticPoints = points.filter { Self.needsCalibration($0.value.scheme) }
         if !staticPoints.isEmpty {
-            let windows = try CalibrationData.windows(
-                recipe.calibration, model: result.model, tokenizer: try loaded.requireTokenizer(), progress: progress.calibrationData)
+            let windows = try calibrationWindows()
             let hooks = try CalibrationHooks(schemes: staticPoints.mapValues(\.scheme))
             for (index, window) in windows.enumerated() {
                 var cache = result.model.makeCache(capacity: window.count)
@@ -112,7 +143,9 @@ public enum ModelQuantization {
             bitsPerWeightAllLinears: (quantizedBits + Double(allElements - quantizedElements) * 32) / Double(max(allElements, 1)),
             calibrationSamples: samples, calibrationTokens: tokens,
             calibrationSeconds: staticPoints.isEmpty ? 0 : Date().timeIntervalSince(calibrationStart),
-            quantizationSeconds: quantizationSeconds, peakMemoryMB: ResourceUsage.peakMemoryMB())
+            quantizationSeconds: quantizationSeconds, peakMemoryMB: ResourceUsage.peakMemoryMB(),
+            algorithms: recipe.algorithms.map(\.name), algorithmSeconds: blockwise == nil ? 0 : algorithmSeconds,
+            algorithmReports: reports)
         return QuantizedModel(
             loaded: result, plan: plan, weights: weights, activations: ActivationQuantizer(points: points), summary: summary)
     }
@@ -123,8 +156,10 @@ public enum ModelQuantization {
     }
 
     /// Quantizes every planned weight (layers in parallel) and writes the dequantized values back into the model.
-    static func quantizeWeights(_ model: inout LlamaModel, plan: QuantizationPlan, progress: (Int, Int) -> Void) throws -> [String: QuantizedTensor] {
-        let jobs = plan.layers.compactMap { layer in layer.weight.map { (layer.name, $0) } }
+    static func quantizeWeights(
+        _ model: inout LlamaModel, plan: QuantizationPlan, skipping done: Set<String> = [], progress: (Int, Int) -> Void
+    ) throws -> [String: QuantizedTensor] {
+        let jobs = plan.layers.filter { !done.contains($0.name) }.compactMap { layer in layer.weight.map { (layer.name, $0) } }
         let sources = Dictionary(uniqueKeysWithValues: model.linearLayers.map { ($0.name, $0.weight) })
         var results = [Result<(QuantizedTensor, Tensor), any Error>?](repeating: nil, count: jobs.count)
         results.withUnsafeMutableBufferPointer { buffer in

@@ -14,6 +14,9 @@ struct Quantize: ParsableCommand {
     @Option(help: "Calibration samples (overrides the recipe).") var samples: Int?
     @Option(name: .customLong("seq-len"), help: "Tokens per calibration sample (overrides the recipe).") var sequenceLength: Int?
     @Option(help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    @Option(name: .customLong("algorithm"),
+            help: "Add an algorithm to the recipe (gptq, awq, smoothquant, rotation); repeatable, applied in the order given.")
+    var algorithms: [String] = []
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace the output folder if it exists.") var overwrite = false
     @Flag(help: "Print the summary as JSON.") var json = false
@@ -25,6 +28,7 @@ struct Quantize: ParsableCommand {
             if let samples { recipe.calibration.samples = samples }
             if let sequenceLength { recipe.calibration.sequenceLength = sequenceLength }
             if let seed { recipe.calibration.seed = seed }
+            recipe.algorithms += algorithms.map { QuantRecipe.AlgorithmStep(name: $0) }
             try recipe.validate()
             if FileManager.default.fileExists(atPath: out) && !overwrite {
                 throw PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")
@@ -37,6 +41,9 @@ struct Quantize: ParsableCommand {
             progress.calibrationData = { done, _ in dataBar.update(done) }
             let calibrationBar = ProgressBar("calibration", total: recipe.calibration.samples)
             progress.calibration = { done, _ in calibrationBar.update(done) }
+            let blocksBar = ProgressBar("blocks     ", total: loaded.model.blocks.count)
+            progress.blocks = { done, _ in blocksBar.update(done) }
+            progress.log = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\n".utf8)) }
             let quantized = try ModelQuantization.run(loaded, recipe: recipe, progress: progress)
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)
             let s = quantized.summary
@@ -48,6 +55,9 @@ struct Quantize: ParsableCommand {
                 print(String(format: "bits/weight:  %.3f (quantized layers), %.3f (all linear weights)", s.bitsPerWeight, s.bitsPerWeightAllLinears))
                 if s.calibrationSamples > 0 {
                     print(String(format: "calibration:  %d samples, %d tokens, %.1f s", s.calibrationSamples, s.calibrationTokens, s.calibrationSeconds))
+                }
+                if !s.algorithms.isEmpty {
+                    print(String(format: "algorithms:   %@ (%.1f s)", s.algorithms.joined(separator: " → "), s.algorithmSeconds))
                 }
                 print(String(format: "weights:      %.1f s", s.quantizationSeconds))
                 print("saved:        \(out)")
