@@ -8,3 +8,6 @@ void spotri_(const char *uplo, const int *n, float *a, const int *lda, int *info
 // Double precision Cholesky and inverse (GPTQ's H⁻¹: the Hessian can be ill-conditioned).
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
 void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
+// Inverse of a triangular matrix; two hidden lengths (`uplo`, `diag`).
+void strtri_(const char *uplo, const char *diag, const int *n, float *a, const int *lda, int *info, size_t uplo_len, size_t diag_len);
+void dtrtri_(const char *uplo, const char *diag, const int *n, double *a, const int *lda, int *info, size_t uplo_len, size_t diag_len);

@@ -86,11 +86,14 @@ extension GPTQ {
                 (fixedScales, fixedZeroPoints) = ([], [])
             }
 
-            var permuted = [Double](repeating: 0, count: n * n)
-            for a in 0..<n {
-                for b in 0..<n { permuted[a * n + b] = h[permutation[a] * n + permutation[b]] }
+            if configuration.actOrder {
+                var permuted = [Double](repeating: 0, count: n * n)
+                for a in 0..<n {
+                    for b in 0..<n { permuted[a * n + b] = h[permutation[a] * n + permutation[b]] }
+                }
+                h = permuted
             }
-            (inverseFactor, dampening) = try Self.inverseFactor(permuted, dimension: n, configuration: configuration)
+            (inverseFactor, dampening) = try Self.inverseFactor(h, dimension: n, configuration: configuration)
         }
 
         /// Rejects schemes GPTQ cannot produce codes for.
@@ -144,7 +147,8 @@ extension GPTQ {
             return (scales, zeroPoints)
         }
 
-        /// Upper Cholesky factor of (H + λ·I)⁻¹ with λ = fraction · mean(diag H), in float64, converted to float32;
+        /// Upper Cholesky factor of (H + λ·I)⁻¹ with λ = fraction · mean(diag H), in float64 (through a reversed-order
+        /// factorization, not an explicit inverse: `Cholesky.inverseUpperFactor`), converted to float32;
         /// retries with ten times the fraction when a factorization fails.
         static func inverseFactor(
             _ h: [Double], dimension n: Int, configuration: Configuration
@@ -160,8 +164,7 @@ extension GPTQ {
                 let lambda = Double(fraction) * meanDiagonal
                 for i in 0..<n { a[i * n + i] += lambda }
                 do {
-                    try Cholesky.invert(&a, dimension: n)
-                    try Cholesky.factor(&a, dimension: n, triangle: .upper)
+                    try Cholesky.inverseUpperFactor(&a, dimension: n)
                     return (a.map(Float.init), fraction)
                 } catch {
                     failure = error
@@ -214,9 +217,10 @@ extension GPTQ {
             difference.withUnsafeBufferPointer { d in
                 h.scalars.withUnsafeBufferPointer { hp in
                     product.withUnsafeMutableBufferPointer { p in
-                        BLAS.sgemm(
-                            transposeA: false, transposeB: false, m: m, n: n, k: n, a: d.baseAddress!, lda: n,
-                            b: hp.baseAddress!, ldb: n, c: p.baseAddress!, ldc: n)
+                        // H is symmetric, so D · Hᵀ = D · H.
+                        BLAS.parallelMatmulTransposed(
+                            m: m, n: n, k: n, a: d.baseAddress!, lda: n, b: hp.baseAddress!, ldb: n,
+                            c: p.baseAddress!, ldc: n)
                     }
                 }
             }

@@ -6,8 +6,10 @@ import TensorCore
 /// `‖W·Xᵀ − Q·Xᵀ‖²` on calibration inputs (H = 2/n · XᵀX, see `HessianAccumulator`).
 ///
 /// Follows the IST-DASLab reference `fasterquant`: dead inputs (diag(H) = 0) get H[i,i] = 1 and W[:, i] = 0;
-/// dampening adds `dampening · mean(diag H)` to the diagonal; H⁻¹'s upper Cholesky factor comes from H → H⁻¹ →
-/// Cholesky (here in float64); error propagation is batched over `blockSize` columns with one GEMM for the rest;
+/// dampening adds `dampening · mean(diag H)` to the diagonal; error propagation uses the upper Cholesky factor of
+/// H⁻¹ (the reference computes H → H⁻¹ → Cholesky in float32; here the same factor comes from one float64
+/// factorization of the reversed H and a triangular inverse, `Cholesky.inverseUpperFactor`) and is batched over
+/// `blockSize` columns with one GEMM for the rest;
 /// act-order processes columns by decreasing diag(H). Departures:
 /// - A group's parameters come from the group's *current* columns (all updates from earlier columns applied). The
 ///   reference reads them from its stale global `W` when a group starts inside a block, so its result depends on the

@@ -52,3 +52,29 @@ struct GPTQTimingTests {
               + "\(String(format: "%.1f", Double(rows) / time / 1000)) k rows/s, \(String(format: "%.1f", flops / time / 1e9)) GFLOP/s")
     }
 }
+
+extension GPTQTimingTests {
+    @Test func parts() throws {
+        let n = 1536, m = 576
+        let x = Fixtures.uniform(count: 2048 * n, seed: 1)
+        var h = HessianAccumulator(columns: n)
+        try x.withUnsafeBufferPointer { try h.accumulate($0.baseAddress!, rows: 2048) }
+        let hd = h.symmetricMatrix()
+        var a = hd
+        for i in 0..<n { a[i * n + i] += 0.01 }
+        var b = a
+        print("dpotrf+dpotri \(n): \(try Self.seconds { try Cholesky.invert(&b, dimension: n) })")
+        print("dpotrf upper \(n): \(try Self.seconds { try Cholesky.factor(&b, dimension: n, triangle: .upper) })")
+        var c = a
+        print("inverseUpperFactor double \(n): \(try Self.seconds { try Cholesky.inverseUpperFactor(&c, dimension: n) })")
+        var f = a.map(Float.init)
+        print("spotrf+spotri \(n): \(try Self.seconds { try Cholesky.invert(&f, dimension: n) })")
+        let w = GPTQTestData.weight(outFeatures: m, inFeatures: n, seed: 2)
+        let scheme = try GPTQTestData.scheme(.int4, groupSize: 128)
+        var problem: GPTQ.Problem?
+        print("problem: \(try Self.seconds { problem = try GPTQ.Problem(weight: w, hessian: h, scheme: scheme, configuration: .init()) })")
+        var solution: GPTQ.Solution?
+        print("solve: \(try Self.seconds { solution = try problem!.solve(blockSize: 128) })")
+        print("result: \(try Self.seconds { _ = try problem!.result(solution!, weight: w, hessian: h) })")
+    }
+}

@@ -78,6 +78,21 @@ import TestSupport
         #expect(worst < 1e-10, "|A·A⁻¹ − I| up to \(worst)")
     }
 
+    @Test(arguments: [1, 2, 7, 33, 64])
+    func inverseUpperFactorMatchesFactorOfInverse(n: Int) throws {
+        let a = Self.spd(n, seed: 300 + UInt64(n))
+        let inverse = try Cholesky.inverseReference(a, dimension: n)
+        let expected = Self.transpose(try Cholesky.lowerFactorReference(inverse, dimension: n), n)
+        var u = a
+        try Cholesky.inverseUpperFactor(&u, dimension: n)
+        let difference = Self.maxRelativeDifference(u, expected)
+        #expect(difference < Self.doubleTolerance, "largest relative difference \(difference)")
+        var f = a.map(Float.init)
+        try Cholesky.inverseUpperFactor(&f, dimension: n)
+        let floatDifference = Self.maxRelativeDifference(f.map(Double.init), expected)
+        #expect(floatDifference < Self.floatTolerance, "float: largest relative difference \(floatDifference)")
+    }
+
     @Test func indefiniteMatrixNamesThePivot() throws {
         // diag(4, 1, −1, 2): the leading minor of order 3 is negative.
         let n = 4
@@ -90,6 +105,11 @@ import TestSupport
         copy = a
         #expect(throws: LinearAlgebraError.notPositiveDefinite(pivot: 2, dimension: 4)) {
             try Cholesky.invert(&copy, dimension: n)
+        }
+        copy = a
+        // Factored in reverse order, the first failing leading minor of P·A·P is A's trailing [2...3]: pivot 2.
+        #expect(throws: LinearAlgebraError.notPositiveDefinite(pivot: 2, dimension: 4)) {
+            try Cholesky.inverseUpperFactor(&copy, dimension: n)
         }
         var floats = a.map(Float.init)
         #expect(throws: LinearAlgebraError.notPositiveDefinite(pivot: 2, dimension: 4)) {
