@@ -41,7 +41,8 @@ extension GPTQ {
             }
             if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
                 throw .nonFiniteInput(
-                    "GPTQ weight element [\(bad / tensor.shape[1]), \(bad % tensor.shape[1])] is \(tensor.scalars[bad])")
+                    "GPTQ weight element [\(bad / tensor.shape[1]), \(bad % tensor.shape[1])] is \(tensor.scalars[bad])"
+                )
             }
             let (m, n) = (tensor.shape[0], tensor.shape[1])
             self.scheme = scheme
@@ -49,7 +50,8 @@ extension GPTQ {
             inFeatures = n
             groupSize = scheme.granularity == .perGroup ? scheme.groupSize! : n
             groupCount = (n + groupSize - 1) / groupSize
-            let staticGroups = scheme.granularity == .perChannel || (configuration.actOrder && configuration.staticGroups)
+            let staticGroups =
+                scheme.granularity == .perChannel || (configuration.actOrder && configuration.staticGroups)
             if configuration.actOrder && !staticGroups {
                 throw .invalidConfiguration(
                     field: "static_groups",
@@ -178,7 +180,9 @@ extension GPTQ {
         }
 
         /// Turns a solver's codes (processing order, transposed) and parameters into the public result.
-        func result(_ solution: Solution, weight original: Tensor, hessian: HessianAccumulator) throws(QuantError) -> Result {
+        func result(_ solution: Solution, weight original: Tensor, hessian: HessianAccumulator) throws(QuantError)
+            -> Result
+        {
             let (m, n) = (outFeatures, inFeatures)
             var codes = [Int32](repeating: 0, count: m * n)
             for p in 0..<n {

@@ -52,10 +52,11 @@ extension GPTQ.Problem {
                                 }
                                 let group = permutation[j] / g
                                 let column = wt + j * m
-                                let finite = (try? AffineQuantizer.quantizeElementwise(
-                                    column, count: m, scales: scaleBuffer.baseAddress! + group * m,
-                                    zeroPoints: zeroBuffer.baseAddress! + group * m, scheme: scheme,
-                                    codes: codeBuffer.baseAddress! + j * m, dequantized: &dequantized)) ?? false
+                                let finite =
+                                    (try? AffineQuantizer.quantizeElementwise(
+                                        column, count: m, scales: scaleBuffer.baseAddress! + group * m,
+                                        zeroPoints: zeroBuffer.baseAddress! + group * m, scheme: scheme,
+                                        codes: codeBuffer.baseAddress! + j * m, dequantized: &dequantized)) ?? false
                                 guard finite else {
                                     diverged = j
                                     return

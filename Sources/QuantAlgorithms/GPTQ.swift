@@ -110,7 +110,9 @@ public struct GPTQ: Sendable {
     ///   per-channel axis other than 0, act-order with dynamic groups, or a Hessian that stays indefinite after all
     ///   dampening retries; `.noCalibrationData` for an empty accumulator; `.nonFiniteInput` for a NaN or infinite
     ///   weight (or a solve that diverges).
-    public func quantize(_ weight: Tensor, hessian: HessianAccumulator, scheme: QuantScheme) throws(QuantError) -> Result {
+    public func quantize(_ weight: Tensor, hessian: HessianAccumulator, scheme: QuantScheme) throws(QuantError)
+        -> Result
+    {
         let problem = try Problem(weight: weight, hessian: hessian, scheme: scheme, configuration: configuration)
         let solution = try problem.solve(blockSize: configuration.blockSize)
         return try problem.result(solution, weight: weight, hessian: hessian)

@@ -1,7 +1,7 @@
 #if canImport(Accelerate)
-import Accelerate
+    import Accelerate
 #else
-import COpenBLAS
+    import COpenBLAS
 #endif
 
 /// Cholesky factorization and inversion of symmetric positive definite matrices through LAPACK (`?potrf`, `?potri`):
@@ -37,7 +37,8 @@ public enum Cholesky {
     /// - Parameters: `a`: row-major `[dimension, dimension]`, symmetric positive definite.
     /// - Throws: `LinearAlgebraError.nonFinite`, `.notPositiveDefinite` (pivot of the failed factorization) or
     ///   `.singular`.
-    public static func invert<T: LAPACKScalar>(_ a: UnsafeMutablePointer<T>, dimension: Int) throws(LinearAlgebraError) {
+    public static func invert<T: LAPACKScalar>(_ a: UnsafeMutablePointer<T>, dimension: Int) throws(LinearAlgebraError)
+    {
         try checkFinite(a, dimension: dimension)
         guard dimension > 0 else { return }
         // LAPACK "U" = row-major lower: potri leaves the inverse in the row-major lower triangle; mirror it up.
@@ -147,65 +148,65 @@ public protocol LAPACKScalar: BinaryFloatingPoint {
 }
 
 #if canImport(Accelerate)
-// Accelerate's legacy CLAPACK interface: mutable pointers, no hidden string lengths.
-extension Float: LAPACKScalar {
-    public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        _ = spotrf_(&uplo, &n, a, &lda, &info)
+    // Accelerate's legacy CLAPACK interface: mutable pointers, no hidden string lengths.
+    extension Float: LAPACKScalar {
+        public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            _ = spotrf_(&uplo, &n, a, &lda, &info)
+        }
+        public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            _ = spotri_(&uplo, &n, a, &lda, &info)
+        }
+        public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
+            _ = strtri_(&uplo, &diag, &n, a, &lda, &info)
+        }
     }
-    public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        _ = spotri_(&uplo, &n, a, &lda, &info)
-    }
-    public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
-        _ = strtri_(&uplo, &diag, &n, a, &lda, &info)
-    }
-}
 
-extension Double: LAPACKScalar {
-    public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        _ = dpotrf_(&uplo, &n, a, &lda, &info)
+    extension Double: LAPACKScalar {
+        public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            _ = dpotrf_(&uplo, &n, a, &lda, &info)
+        }
+        public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            _ = dpotri_(&uplo, &n, a, &lda, &info)
+        }
+        public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
+            _ = dtrtri_(&uplo, &diag, &n, a, &lda, &info)
+        }
     }
-    public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        _ = dpotri_(&uplo, &n, a, &lda, &info)
-    }
-    public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
-        _ = dtrtri_(&uplo, &diag, &n, a, &lda, &info)
-    }
-}
 #else
-// Fortran LAPACK from libopenblas: the trailing argument is the hidden length (1) of the `uplo` string.
-extension Float: LAPACKScalar {
-    public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        spotrf_(&uplo, &n, a, &lda, &info, 1)
+    // Fortran LAPACK from libopenblas: the trailing argument is the hidden length (1) of the `uplo` string.
+    extension Float: LAPACKScalar {
+        public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            spotrf_(&uplo, &n, a, &lda, &info, 1)
+        }
+        public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            spotri_(&uplo, &n, a, &lda, &info, 1)
+        }
+        public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
+            strtri_(&uplo, &diag, &n, a, &lda, &info, 1, 1)
+        }
     }
-    public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        spotri_(&uplo, &n, a, &lda, &info, 1)
-    }
-    public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Float>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
-        strtri_(&uplo, &diag, &n, a, &lda, &info, 1, 1)
-    }
-}
 
-extension Double: LAPACKScalar {
-    public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        dpotrf_(&uplo, &n, a, &lda, &info, 1)
+    extension Double: LAPACKScalar {
+        public static func potrf(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            dpotrf_(&uplo, &n, a, &lda, &info, 1)
+        }
+        public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
+            dpotri_(&uplo, &n, a, &lda, &info, 1)
+        }
+        public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
+            var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
+            dtrtri_(&uplo, &diag, &n, a, &lda, &info, 1, 1)
+        }
     }
-    public static func potri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, n = dimension, lda = dimension
-        dpotri_(&uplo, &n, a, &lda, &info, 1)
-    }
-    public static func trtri(upper: Bool, dimension: Int32, _ a: UnsafeMutablePointer<Double>, info: inout Int32) {
-        var uplo: CChar = upper ? 85 : 76, diag: CChar = 78, n = dimension, lda = dimension
-        dtrtri_(&uplo, &diag, &n, a, &lda, &info, 1, 1)
-    }
-}
 #endif

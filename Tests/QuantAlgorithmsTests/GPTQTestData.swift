@@ -22,7 +22,8 @@ enum GPTQTestData {
     }
 
     static func weight(outFeatures: Int, inFeatures: Int, seed: UInt64) -> Tensor {
-        Tensor(shape: [outFeatures, inFeatures], scalars: Fixtures.uniform(count: outFeatures * inFeatures, seed: seed))
+        Tensor(
+            shape: [outFeatures, inFeatures], scalars: Fixtures.uniform(count: outFeatures * inFeatures, seed: seed))
     }
 
     static func hessian(_ x: [Float], columns: Int) throws -> HessianAccumulator {

@@ -82,8 +82,9 @@ import TestSupport
         let rtnCodes = BitPacking.unpack(rtn.codes, count: m * n, bitWidth: 4, isSigned: true)
         let same = zip(Self.codes(result), rtnCodes).filter { $0 == $1 }.count
         #expect(Double(same) >= 0.9 * Double(m * n), "\(same) of \(m * n) codes equal RTN's")
-        #expect(result.loss <= result.rtnLoss * 1.001 && result.loss >= 0.8 * result.rtnLoss,
-                "GPTQ \(result.loss) vs RTN \(result.rtnLoss)")
+        #expect(
+            result.loss <= result.rtnLoss * 1.001 && result.loss >= 0.8 * result.rtnLoss,
+            "GPTQ \(result.loss) vs RTN \(result.rtnLoss)")
     }
 
     @Test(arguments: [false, true])
@@ -130,7 +131,8 @@ import TestSupport
         try! GPTQTestData.scheme(.uint8, symmetric: false), try! GPTQTestData.scheme(.int4, groupSize: 32),
         try! GPTQTestData.scheme(.uint4, groupSize: 33), try! GPTQTestData.scheme(.int3, groupSize: 100),
         try! GPTQTestData.scheme(.int2, groupSize: 31, symmetric: false),
-        try! GPTQTestData.scheme(.uint2, groupSize: 16), try! GPTQTestData.scheme(.int4, groupSize: 32, scaleType: .float16),
+        try! GPTQTestData.scheme(.uint2, groupSize: 16),
+        try! GPTQTestData.scheme(.int4, groupSize: 32, scaleType: .float16),
         try! GPTQTestData.scheme(.int4, scaleType: .powerOfTwo),
     ]
 
@@ -147,7 +149,8 @@ import TestSupport
             #expect(result.quantized.shape == rtn.shape && result.quantized.scheme == rtn.scheme)
             #expect(result.quantized.codes.count == rtn.codes.count)
             let (p, q) = (try #require(result.quantized.parameters), try #require(rtn.parameters))
-            #expect(p.granularity == q.granularity && p.groupSize == q.groupSize && p.axis == q.axis && p.shape == q.shape)
+            #expect(
+                p.granularity == q.granularity && p.groupSize == q.groupSize && p.axis == q.axis && p.shape == q.shape)
             #expect(p.scales.count == q.scales.count)
             let codes = BitPacking.unpack(
                 result.quantized.codes, count: m * n, bitWidth: scheme.dataType.bitWidth,
@@ -197,7 +200,9 @@ import TestSupport
         let w = GPTQTestData.weight(outFeatures: m, inFeatures: n, seed: 82)
         let h = try GPTQTestData.hessian(x, columns: n)
         let scheme = try GPTQTestData.scheme(.int4, groupSize: 16, symmetric: false)
-        let results = try [1, 16, 24, 64, 128].map { try GPTQ(.init(blockSize: $0)).quantize(w, hessian: h, scheme: scheme) }
+        let results = try [1, 16, 24, 64, 128].map {
+            try GPTQ(.init(blockSize: $0)).quantize(w, hessian: h, scheme: scheme)
+        }
         for result in results.dropFirst() {
             let differing = zip(Self.codes(result), Self.codes(results[0])).filter { $0 != $1 }.count
             #expect(Double(differing) <= Self.referenceCodeMismatchShare * Double(m * n), "\(differing) codes differ")
@@ -211,12 +216,16 @@ import TestSupport
     @Test func shapeMismatchIsReported() throws {
         let h = try GPTQTestData.hessian(GPTQTestData.correlatedInputs(rows: 8, columns: 6, seed: 1), columns: 6)
         let scheme = try GPTQTestData.scheme(.int4)
-        #expect(throws: QuantError.shapeMismatch(
-            "GPTQ weight must be [outFeatures, 6] to match the Hessian's 6 columns, got [3, 5]")) {
+        #expect(
+            throws: QuantError.shapeMismatch(
+                "GPTQ weight must be [outFeatures, 6] to match the Hessian's 6 columns, got [3, 5]")
+        ) {
             try GPTQ(.init()).quantize(Tensor(shape: [3, 5]), hessian: h, scheme: scheme)
         }
-        #expect(throws: QuantError.shapeMismatch(
-            "GPTQ weight must be [outFeatures, 6] to match the Hessian's 6 columns, got [6]")) {
+        #expect(
+            throws: QuantError.shapeMismatch(
+                "GPTQ weight must be [outFeatures, 6] to match the Hessian's 6 columns, got [6]")
+        ) {
             try GPTQ(.init()).quantize(Tensor(shape: [6]), hessian: h, scheme: scheme)
         }
         #expect(throws: QuantError.noCalibrationData("GPTQ Hessian over 6 columns has no accumulated inputs")) {
@@ -233,28 +242,43 @@ import TestSupport
         let h = try GPTQTestData.hessian(GPTQTestData.correlatedInputs(rows: 8, columns: 32, seed: 2), columns: 32)
         let w = GPTQTestData.weight(outFeatures: 2, inFeatures: 32, seed: 3)
         let gptq = GPTQ(try .init())
-        #expect(throws: QuantError.invalidConfiguration(
-            field: "dtype",
-            reason: "GPTQ rounds to an integer grid; fp8_e4m3 is not an integer format (use int2-int8 or uint2-uint8)")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "dtype",
+                reason:
+                    "GPTQ rounds to an integer grid; fp8_e4m3 is not an integer format (use int2-int8 or uint2-uint8)")
+        ) {
             try gptq.quantize(w, hessian: h, scheme: QuantScheme(dataType: .fp8_e4m3, granularity: .perChannel))
         }
-        #expect(throws: QuantError.invalidConfiguration(
-            field: "dtype",
-            reason: "GPTQ rounds to an integer grid; mxfp4_e2m1 is not an integer format (use int2-int8 or uint2-uint8)")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "dtype",
+                reason:
+                    "GPTQ rounds to an integer grid; mxfp4_e2m1 is not an integer format (use int2-int8 or uint2-uint8)"
+            )
+        ) {
             try gptq.quantize(w, hessian: h, scheme: QuantScheme(dataType: .mxfp4_e2m1, granularity: .perBlock))
         }
-        #expect(throws: QuantError.invalidConfiguration(
-            field: "dtype",
-            reason: "GPTQ rounds to an integer grid; bfloat16 is not an integer format (use int2-int8 or uint2-uint8)")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "dtype",
+                reason:
+                    "GPTQ rounds to an integer grid; bfloat16 is not an integer format (use int2-int8 or uint2-uint8)")
+        ) {
             try gptq.quantize(w, hessian: h, scheme: QuantScheme(dataType: .bfloat16))
         }
-        #expect(throws: QuantError.invalidConfiguration(
-            field: "granularity", reason: "GPTQ needs per_channel (axis 0) or per_group weight parameters, got per_tensor")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "granularity",
+                reason: "GPTQ needs per_channel (axis 0) or per_group weight parameters, got per_tensor")
+        ) {
             try gptq.quantize(w, hessian: h, scheme: QuantScheme(dataType: .int8))
         }
-        #expect(throws: QuantError.invalidConfiguration(
-            field: "axis",
-            reason: "GPTQ quantizes weights [outFeatures, inFeatures] per output channel (axis 0), got axis 1")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "axis",
+                reason: "GPTQ quantizes weights [outFeatures, inFeatures] per output channel (axis 0), got axis 1")
+        ) {
             try gptq.quantize(w, hessian: h, scheme: QuantScheme(dataType: .int8, granularity: .perChannel, axis: 1))
         }
         #expect {
@@ -265,24 +289,32 @@ import TestSupport
             return field == "static_groups"
         }
         // Per channel has one group per row, so dynamic act-order is fine there.
-        _ = try GPTQ(.init(actOrder: true, staticGroups: false)).quantize(w, hessian: h, scheme: GPTQTestData.scheme(.int4))
+        _ = try GPTQ(.init(actOrder: true, staticGroups: false)).quantize(
+            w, hessian: h, scheme: GPTQTestData.scheme(.int4))
     }
 
     @Test func configurationIsValidatedAndDecodesWithDefaults() throws {
-        #expect(throws: QuantError.invalidConfiguration(field: "block_size", reason: "GPTQ.blockSize must be > 0, got 0")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(field: "block_size", reason: "GPTQ.blockSize must be > 0, got 0")
+        ) {
             try GPTQ.Configuration(blockSize: 0)
         }
-        #expect(throws: QuantError.invalidConfiguration(
-            field: "dampening", reason: "GPTQ.dampening must be a finite fraction >= 0, got -0.1")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "dampening", reason: "GPTQ.dampening must be a finite fraction >= 0, got -0.1")
+        ) {
             try GPTQ.Configuration(dampening: -0.1)
         }
-        #expect(throws: QuantError.invalidConfiguration(
-            field: "max_dampening_retries", reason: "GPTQ.maxDampeningRetries must be >= 0, got -1")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "max_dampening_retries", reason: "GPTQ.maxDampeningRetries must be >= 0, got -1")
+        ) {
             try GPTQ.Configuration(maxDampeningRetries: -1)
         }
         let decoded = try JSONDecoder().decode(GPTQ.Configuration.self, from: Data(#"{"act_order": true}"#.utf8))
         #expect(decoded == (try GPTQ.Configuration(actOrder: true)))
-        let full = try GPTQ.Configuration(blockSize: 64, dampening: 0.1, actOrder: true, staticGroups: false, maxDampeningRetries: 2)
+        let full = try GPTQ.Configuration(
+            blockSize: 64, dampening: 0.1, actOrder: true, staticGroups: false, maxDampeningRetries: 2)
         #expect(try JSONDecoder().decode(GPTQ.Configuration.self, from: JSONEncoder().encode(full)) == full)
         #expect(throws: QuantError.self) {
             try JSONDecoder().decode(GPTQ.Configuration.self, from: Data(#"{"block_size": -4}"#.utf8))

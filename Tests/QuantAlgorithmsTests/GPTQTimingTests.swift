@@ -23,17 +23,22 @@ struct GPTQTimingTests {
         var h = HessianAccumulator(columns: n)
         try x.withUnsafeBufferPointer { try h.accumulate($0.baseAddress!, rows: rows) }
         let w = GPTQTestData.weight(outFeatures: m, inFeatures: n, seed: 2)
-        for (name, scheme) in [("int4 g128", try GPTQTestData.scheme(.int4, groupSize: 128)),
-                               ("int4 per-channel", try GPTQTestData.scheme(.int4, symmetric: false))] {
+        for (name, scheme) in [
+            ("int4 g128", try GPTQTestData.scheme(.int4, groupSize: 128)),
+            ("int4 per-channel", try GPTQTestData.scheme(.int4, symmetric: false)),
+        ] {
             for actOrder in [false, true] {
                 let gptq = GPTQ(try .init(actOrder: actOrder))
                 _ = try gptq.quantize(w, hessian: h, scheme: scheme)  // warm-up
                 var times: [Double] = []
                 var result: GPTQ.Result?
-                for _ in 0..<3 { times.append(try Self.seconds { result = try gptq.quantize(w, hessian: h, scheme: scheme) }) }
+                for _ in 0..<3 {
+                    times.append(try Self.seconds { result = try gptq.quantize(w, hessian: h, scheme: scheme) })
+                }
                 times.sort()
-                print("GPTQ [\(m), \(n)] \(name) actOrder=\(actOrder): median \(String(format: "%.3f", times[1])) s "
-                      + "(min \(String(format: "%.3f", times[0]))), loss \(result!.loss) vs RTN \(result!.rtnLoss)")
+                print(
+                    "GPTQ [\(m), \(n)] \(name) actOrder=\(actOrder): median \(String(format: "%.3f", times[1])) s "
+                        + "(min \(String(format: "%.3f", times[0]))), loss \(result!.loss) vs RTN \(result!.rtnLoss)")
             }
         }
     }
@@ -48,8 +53,10 @@ struct GPTQTimingTests {
             }
         }
         let flops = Double(rows) * Double(columns) * Double(columns)  // syrk: rows · columns² (half of 2·rows·columns²)
-        print("Hessian \(rows) x \(columns) in chunks of \(chunk): \(String(format: "%.3f", time)) s, "
-              + "\(String(format: "%.1f", Double(rows) / time / 1000)) k rows/s, \(String(format: "%.1f", flops / time / 1e9)) GFLOP/s")
+        print(
+            "Hessian \(rows) x \(columns) in chunks of \(chunk): \(String(format: "%.3f", time)) s, "
+                + "\(String(format: "%.1f", Double(rows) / time / 1000)) k rows/s, \(String(format: "%.1f", flops / time / 1e9)) GFLOP/s"
+        )
     }
 }
 
@@ -66,13 +73,16 @@ extension GPTQTimingTests {
         print("dpotrf+dpotri \(n): \(try Self.seconds { try Cholesky.invert(&b, dimension: n) })")
         print("dpotrf upper \(n): \(try Self.seconds { try Cholesky.factor(&b, dimension: n, triangle: .upper) })")
         var c = a
-        print("inverseUpperFactor double \(n): \(try Self.seconds { try Cholesky.inverseUpperFactor(&c, dimension: n) })")
+        print(
+            "inverseUpperFactor double \(n): \(try Self.seconds { try Cholesky.inverseUpperFactor(&c, dimension: n) })")
         var f = a.map(Float.init)
         print("spotrf+spotri \(n): \(try Self.seconds { try Cholesky.invert(&f, dimension: n) })")
         let w = GPTQTestData.weight(outFeatures: m, inFeatures: n, seed: 2)
         let scheme = try GPTQTestData.scheme(.int4, groupSize: 128)
         var problem: GPTQ.Problem?
-        print("problem: \(try Self.seconds { problem = try GPTQ.Problem(weight: w, hessian: h, scheme: scheme, configuration: .init()) })")
+        print(
+            "problem: \(try Self.seconds { problem = try GPTQ.Problem(weight: w, hessian: h, scheme: scheme, configuration: .init()) })"
+        )
         var solution: GPTQ.Solution?
         print("solve: \(try Self.seconds { solution = try problem!.solve(blockSize: 128) })")
         print("result: \(try Self.seconds { _ = try problem!.result(solution!, weight: w, hessian: h) })")

@@ -69,7 +69,9 @@ import TestSupport
     }
 
     @Test func givenMatrixIsChecked() throws {
-        #expect(throws: QuantError.shapeMismatch("Hessian must be a non-empty square [columns, columns] matrix, got [2, 3]")) {
+        #expect(
+            throws: QuantError.shapeMismatch("Hessian must be a non-empty square [columns, columns] matrix, got [2, 3]")
+        ) {
             try HessianAccumulator(matrix: Tensor(shape: [2, 3]), sampleCount: 1)
         }
         #expect(throws: QuantError.noCalibrationData("Hessian given with sampleCount 0")) {
