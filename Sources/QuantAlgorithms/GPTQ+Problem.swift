@@ -82,8 +82,11 @@ extension GPTQ {
             }
 
             if staticGroups {
+                // As the reference: per-channel parameters come from the weight as given (before dead inputs are
+                // zeroed, so they equal round-to-nearest's), static groups from the weight after zeroing.
                 (fixedScales, fixedZeroPoints) = try Self.naturalGroupParameters(
-                    w, rows: m, columns: n, groupSize: groupSize, scheme: scheme)
+                    scheme.granularity == .perChannel ? tensor.scalars : w, rows: m, columns: n, groupSize: groupSize,
+                    scheme: scheme)
             } else {
                 (fixedScales, fixedZeroPoints) = ([], [])
             }
