@@ -32,6 +32,20 @@ public enum BLAS {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, blasInt(m), blasInt(n), alpha, a, blasInt(lda), x, 1, beta, y, 1)
     }
 
+    /// C = alpha · Aᵀ · A + beta · C on the upper triangle of C (row-major; the strict lower triangle is untouched),
+    /// with A row-major `[rows, columns]`, leading dimension `lda`, and C `[columns, columns]`, leading dimension
+    /// `ldc`. Half the flops of the equivalent `sgemm` (a Gram matrix such as GPTQ's XᵀX).
+    @inlinable
+    public static func ssyrkUpperTransposed(
+        columns: Int, rows: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        _ = singleThreaded
+        cblas_ssyrk(
+            CblasRowMajor, CblasUpper, CblasTrans, blasInt(columns), blasInt(rows), alpha, a, blasInt(lda), beta, c,
+            blasInt(ldc))
+    }
+
     /// Quanta parallelizes around BLAS itself (splitting output columns across `Parallel` workers), so the library's
     /// own thread pool is switched off: OpenBLAS's spinning workers would otherwise compete with ours for the cores.
     @usableFromInline static let singleThreaded: Void = {
