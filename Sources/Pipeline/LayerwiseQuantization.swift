@@ -13,6 +13,7 @@ enum LayerwiseQuantization {
     struct Steps {
         var smoothQuant: SmoothQuant?
         var awq: AWQ?
+        var gptq: GPTQ?
         var order: [String]
 
         init(_ steps: [QuantRecipe.AlgorithmStep]) throws {
@@ -21,12 +22,13 @@ enum LayerwiseQuantization {
                 switch step.name {
                 case "smoothquant": smoothQuant = SmoothQuant(try AlgorithmSettings.decode(step, defaults: try SmoothQuant.Configuration()))
                 case "awq": awq = AWQ(try AlgorithmSettings.decode(step, defaults: try AWQ.Configuration()))
+                case "gptq": gptq = GPTQ(try AlgorithmSettings.decode(step, defaults: try GPTQ.Configuration()))
                 default: throw QuantError.invalidConfiguration(field: "algorithms", reason: "'\(step.name)' does not run block by block")
                 }
             }
         }
 
-        var needsGram: Bool { awq != nil }
+        var needsGram: Bool { awq != nil || gptq != nil }
         var needsSample: Bool { smoothQuant?.configuration.searchesAlpha == true }
     }
 
@@ -98,15 +100,34 @@ enum LayerwiseQuantization {
                     }
                 }
             }
-            for path in LlamaModel.Block.linearPaths {
-                let name = block[keyPath: path].name
-                guard let scheme = schemes[name]!.weight else { continue }
-                do {
-                    let quantized = try TensorQuantizer.quantize(block[keyPath: path].weight, scheme: scheme)
-                    stored[name] = quantized
-                    block[keyPath: path].weight = try quantized.dequantized()
-                } catch {
-                    throw PipelineError.layerFailed(layer: name, reason: "\(error)")
+            var hessians: [Int: HessianAccumulator] = [:]
+            for (g, group) in groups.enumerated() {
+                for path in group.consumers {
+                    let name = block[keyPath: path].name
+                    guard let scheme = schemes[name]!.weight else { continue }
+                    do {
+                        if let gptq = steps.gptq {
+                            if hessians[g] == nil {
+                                let statistics = capture.statistics[g]
+                                var gram = statistics.gram()
+                                let factor = 2 / Float(statistics.rowCount)
+                                for i in gram.scalars.indices { gram.scalars[i] *= factor }
+                                hessians[g] = try HessianAccumulator(matrix: gram, sampleCount: statistics.rowCount)
+                            }
+                            let result = try gptq.quantize(block[keyPath: path].weight, hessian: hessians[g]!, scheme: scheme)
+                            stored[name] = result.quantized
+                            block[keyPath: path].weight = result.weight
+                            blockReports.append(AlgorithmReport(
+                                algorithm: "gptq", block: index, target: name, choice: String(format: "damp %.3g", result.dampening),
+                                lossBefore: result.rtnLoss, lossAfter: result.loss))
+                        } else {
+                            let quantized = try TensorQuantizer.quantize(block[keyPath: path].weight, scheme: scheme)
+                            stored[name] = quantized
+                            block[keyPath: path].weight = try quantized.dequantized()
+                        }
+                    } catch {
+                        throw PipelineError.layerFailed(layer: name, reason: "\(error)")
+                    }
                 }
             }
             model.blocks[index] = block
