@@ -13,7 +13,7 @@ public struct Linear: Sendable {
     /// activation quantization must quantize). The weight is stored already rotated (W·Q), so the layer computes the
     /// same function as before the rotation. `inputTransform.dimension == inFeatures`.
     public var inputTransform: HadamardTransform? {
-        didSet { precondition(inputTransform == nil || inputTransform!.dimension == inFeatures, "input transform width") }
+        didSet { precondition(inputTransform == nil || inputTransform!.dimension == inFeatures, "transform width") }
     }
 
     public init(weight: Tensor, bias: Tensor? = nil, name: String = "", inputTransform: HadamardTransform? = nil) {
@@ -58,21 +58,21 @@ public struct Linear: Sendable {
             return
         }
         let k = layers[0].inFeatures
-        if layers.allSatisfy({ $0.inputTransform == nil }) {
+        func fused(_ x: UnsafePointer<Float>) {
             withWeightPointers(layers) { weights in
                 let jobs = zip(zip(weights, layers), outputs).map { GEMV.Job(weight: $0.0, rows: $0.1.outFeatures, output: $1) }
-                GEMV.run(jobs, x: input, k: k)
+                GEMV.run(jobs, x: x, k: k)
             }
+        }
+        if layers.allSatisfy({ $0.inputTransform == nil }) {
+            fused(input)
         } else if let transform = layers[0].inputTransform, layers.allSatisfy({ $0.inputTransform == transform }) {
             // One shared rotation: transform a copy once, then the fused pass as usual.
             let copy = UnsafeMutablePointer<Float>.allocate(capacity: k)
             defer { copy.deallocate() }
             copy.initialize(from: input, count: k)
             transform.apply(rows: 1, copy)
-            withWeightPointers(layers) { weights in
-                let jobs = zip(zip(weights, layers), outputs).map { GEMV.Job(weight: $0.0, rows: $0.1.outFeatures, output: $1) }
-                GEMV.run(jobs, x: copy, k: k)
-            }
+            fused(copy)
         } else {
             for (layer, output) in zip(layers, outputs) { layer.forward(input, rows: rows, into: output) }
             return

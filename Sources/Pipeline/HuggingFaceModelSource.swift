@@ -35,7 +35,8 @@ enum HuggingFaceModelSource {
             summary = "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)"
         }
         var model = try LlamaModel(configuration: configuration, tensors: tensors)
-        try InputTransformDescription.install(inputTransforms, into: &model, path: directory + "/" + QuantizedModelFolder.descriptionFileName)
+        let descriptionPath = directory + "/" + QuantizedModelFolder.descriptionFileName
+        try InputTransformDescription.install(inputTransforms, into: &model, path: descriptionPath)
         var tokenizer: ByteLevelBPETokenizer? = nil
         var chatTemplate: String? = nil
         if let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") {

@@ -41,7 +41,9 @@ struct InputTransformDescription: Codable, Equatable {
         func fail(_ reason: String) -> PipelineError {
             .unrecognizedModel(path: path, reason: "input transform of \(layer): \(reason)")
         }
-        guard kind == Self.hadamardKind else { throw fail("kind '\(kind)' is not one this build applies (\(Self.hadamardKind))") }
+        guard kind == Self.hadamardKind else {
+            throw fail("kind '\(kind)' is not one this build applies (\(Self.hadamardKind))")
+        }
         guard dimension > 0, dimension <= 1 << 20 else { throw fail("dimension \(dimension)") }
         let hex = Array(negativeSigns.utf8)
         guard hex.count == 2 * ((dimension + 7) / 8) else {
@@ -49,12 +51,16 @@ struct InputTransformDescription: Codable, Equatable {
         }
         var signs = [Float](repeating: 1, count: dimension)
         for byteIndex in 0..<(hex.count / 2) {
-            guard let byte = UInt8(String(decoding: hex[(2 * byteIndex)..<(2 * byteIndex + 2)], as: UTF8.self), radix: 16) else {
+            guard
+                let byte = UInt8(String(decoding: hex[(2 * byteIndex)..<(2 * byteIndex + 2)], as: UTF8.self), radix: 16)
+            else {
                 throw fail("negative_signs is not hexadecimal at digit \(2 * byteIndex)")
             }
             for bit in 0..<8 where byte & (1 << UInt8(bit)) != 0 {
                 let index = byteIndex * 8 + bit
-                guard index < dimension else { throw fail("negative_signs sets bit \(index) past dimension \(dimension)") }
+                guard index < dimension else {
+                    throw fail("negative_signs sets bit \(index) past dimension \(dimension)")
+                }
                 signs[index] = -1
             }
         }
@@ -68,7 +74,9 @@ struct InputTransformDescription: Codable, Equatable {
     /// Sets each described transform on its layer of `model`.
     /// - Throws: `PipelineError.unrecognizedModel` for an unknown layer, a width that does not match, or a transform
     ///   this build cannot rebuild.
-    static func install(_ descriptions: [String: InputTransformDescription], into model: inout LlamaModel, path: String) throws {
+    static func install(_ descriptions: [String: InputTransformDescription], into model: inout LlamaModel, path: String)
+        throws
+    {
         for layer in descriptions.keys.sorted() {
             let transform = try descriptions[layer]!.transform(layer: layer, path: path)
             var width: Int? = nil
@@ -77,11 +85,14 @@ struct InputTransformDescription: Codable, Equatable {
                 if linear.inFeatures == transform.dimension { linear.inputTransform = transform }
             }
             guard let width else {
-                throw PipelineError.unrecognizedModel(path: path, reason: "input transform for unknown layer '\(layer)'")
+                throw PipelineError.unrecognizedModel(
+                    path: path, reason: "input transform for unknown layer '\(layer)'")
             }
             guard width == transform.dimension else {
                 throw PipelineError.unrecognizedModel(
-                    path: path, reason: "input transform of \(layer) has dimension \(transform.dimension), the layer reads \(width)")
+                    path: path,
+                    reason: "input transform of \(layer) has dimension \(transform.dimension), the layer reads \(width)"
+                )
             }
         }
     }

@@ -127,7 +127,8 @@ public enum QuantizedModelFolder {
         for linear in model.linearLayers { if let t = linear.inputTransform { transforms[linear.name] = .init(t) } }
         let description = Description(
             format: formatName, version: transforms.isEmpty ? formatVersion : inputTransformFormatVersion,
-            recipe: quantized.plan.recipe, layers: layers, activations: activations, inputTransforms: transforms.isEmpty ? nil : transforms)
+            recipe: quantized.plan.recipe, layers: layers, activations: activations,
+            inputTransforms: transforms.isEmpty ? nil : transforms)
         try AtomicFile.write(try encoder.encode(description), to: directory + "/" + descriptionFileName)
         try AtomicFile.write(try encoder.encode(model.configuration), to: directory + "/config.json")
         if let tokenizer = quantized.loaded.tokenizer {
@@ -154,7 +155,8 @@ public enum QuantizedModelFolder {
 
     /// Loads a saved quantized model: float tensors, dequantized weights, activation quantizers.
     static func load(directory: String) throws -> (
-        tensors: [String: Tensor], activations: ActivationQuantizer, recipe: QuantRecipe, inputTransforms: [String: InputTransformDescription]
+        tensors: [String: Tensor], activations: ActivationQuantizer, recipe: QuantRecipe,
+        inputTransforms: [String: InputTransformDescription]
     ) {
         let descriptionPath = directory + "/" + descriptionFileName
         guard let data = FileManager.default.contents(atPath: descriptionPath) else {
@@ -168,10 +170,11 @@ public enum QuantizedModelFolder {
         } catch {
             throw PipelineError.unrecognizedModel(path: descriptionPath, reason: HuggingFaceModelSource.describe(error))
         }
-        guard description.format == formatName, [formatVersion, inputTransformFormatVersion].contains(description.version) else {
+        let versions = [formatVersion, inputTransformFormatVersion]
+        guard description.format == formatName, versions.contains(description.version) else {
             throw PipelineError.unrecognizedModel(
                 path: descriptionPath,
-                reason: "format \(description.format) v\(description.version); this build reads \(formatName) v\(formatVersion)-\(inputTransformFormatVersion)")
+                reason: "format \(description.format) v\(description.version); this build reads \(formatName) v\(versions[0])-\(versions[1])")
         }
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         var tensors: [String: Tensor] = [:]

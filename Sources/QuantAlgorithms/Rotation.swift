@@ -64,10 +64,12 @@ public struct Rotation: Sendable {
         public var onlineTransformLayers: [String]
 
         public var description: String {
-            var text = "rotation: residual stream Q of order \(hiddenSize) (Hadamard \(hiddenBaseSize)×\(hiddenSize / hiddenBaseSize)), seed \(seed); "
+            var text =
+                "rotation: residual stream Q of order \(hiddenSize) (Hadamard \(hiddenBaseSize)×\(hiddenSize / hiddenBaseSize)), seed \(seed); "
             text += "\(foldedNorms) norms folded, \(rotatedLinears) linears rotated"
             if let onlineSize, let onlineBaseSize {
-                text += "; online Hadamard of order \(onlineSize) (\(onlineBaseSize)×\(onlineSize / onlineBaseSize)) on \(onlineTransformLayers.count) down_proj inputs"
+                text +=
+                    "; online Hadamard of order \(onlineSize) (\(onlineBaseSize)×\(onlineSize / onlineBaseSize)) on \(onlineTransformLayers.count) down_proj inputs"
             }
             if untiedLMHead { text += "; lm_head untied from the embedding" }
             return text
@@ -88,11 +90,13 @@ public struct Rotation: Sendable {
         let q = try Self.hadamard(order: c.hiddenSize, seed: configuration.seed, what: "hidden_size")
         var online: HadamardTransform? = nil
         if configuration.onlineDownProjection {
-            online = try Self.hadamard(order: c.intermediateSize, seed: configuration.seed &+ 1, what: "intermediate_size")
+            online = try Self.hadamard(
+                order: c.intermediateSize, seed: configuration.seed &+ 1, what: "intermediate_size")
         }
         if let rotated = model.blocks.first(where: { $0.downProjection.inputTransform != nil }) {
             throw .invalidConfiguration(
-                field: "rotation", reason: "\(rotated.downProjection.name) already rotates its input online; the model was rotated before")
+                field: "rotation",
+                reason: "\(rotated.downProjection.name) already rotates its input online; the model was rotated before")
         }
         let untie = c.tieWordEmbeddings
         if untie { model.untieWordEmbeddings() }
@@ -128,7 +132,8 @@ public struct Rotation: Sendable {
         model.finalNorm = Tensor(shape: model.finalNorm.shape, repeating: 1)
         rotatedLinears += 1
         return Report(
-            hiddenSize: q.dimension, hiddenBaseSize: q.baseSize, onlineSize: online?.dimension, onlineBaseSize: online?.baseSize,
+            hiddenSize: q.dimension, hiddenBaseSize: q.baseSize, onlineSize: online?.dimension,
+            onlineBaseSize: online?.baseSize,
             seed: configuration.seed, untiedLMHead: untie, foldedNorms: 2 * model.blocks.count + 1,
             rotatedLinears: rotatedLinears, onlineTransformLayers: onlineLayers)
     }

@@ -53,10 +53,14 @@ public struct HadamardTransform: Sendable, Equatable {
     /// - Throws: `HadamardError.unsupportedBaseSize` or `.invalidSigns`.
     public init(dimension: Int, baseSize: Int, signs: [Float], seed: UInt64? = nil) throws(HadamardError) {
         guard dimension > 0, baseSize > 0, dimension % baseSize == 0, Self.isPowerOfTwo(dimension / baseSize),
-              let base = Self.paleyMatrix(order: baseSize)
+            let base = Self.paleyMatrix(order: baseSize)
         else { throw .unsupportedBaseSize(dimension: dimension, baseSize: baseSize) }
-        guard signs.count == dimension else { throw .invalidSigns(dimension: dimension, reason: "\(signs.count) signs") }
-        guard signs.allSatisfy({ $0 == 1 || $0 == -1 }) else { throw .invalidSigns(dimension: dimension, reason: "entries other than ±1") }
+        guard signs.count == dimension else {
+            throw .invalidSigns(dimension: dimension, reason: "\(signs.count) signs")
+        }
+        guard signs.allSatisfy({ $0 == 1 || $0 == -1 }) else {
+            throw .invalidSigns(dimension: dimension, reason: "entries other than ±1")
+        }
         self.dimension = dimension
         self.baseSize = baseSize
         self.seed = seed
@@ -99,7 +103,9 @@ public struct HadamardTransform: Sendable, Equatable {
             defer { scratch.deallocate() }
             signs.withUnsafeBufferPointer { s in
                 base.withUnsafeBufferPointer { h in
-                    for row in range { applyRow(pointer + row * n, signs: s.baseAddress!, base: h.baseAddress!, scratch: scratch) }
+                    for row in range {
+                        applyRow(pointer + row * n, signs: s.baseAddress!, base: h.baseAddress!, scratch: scratch)
+                    }
                 }
             }
         }
@@ -127,19 +133,62 @@ public struct HadamardTransform: Sendable, Equatable {
             for i in 0..<n { x[i] *= scale }
             return
         }
-        for c in 0..<m {
-            let y = scratch + c * p
-            for d in 0..<p { y[d] = 0 }
-            for a in 0..<m {
-                let z = x + a * p
-                if base[a * m + c] > 0 {
-                    for d in 0..<p { y[d] += z[d] }
-                } else {
-                    for d in 0..<p { y[d] -= z[d] }
+        if m % 4 == 0 && p % 16 == 0 {
+            Self.mixBlocks(x, base: base, m: m, p: p, scale: scale, into: scratch)
+        } else {
+            for c in 0..<m {
+                let y = scratch + c * p
+                for d in 0..<p { y[d] = 0 }
+                for a in 0..<m {
+                    let z = x + a * p
+                    if base[a * m + c] > 0 {
+                        for d in 0..<p { y[d] += z[d] }
+                    } else {
+                        for d in 0..<p { y[d] -= z[d] }
+                    }
                 }
             }
+            for i in 0..<n { scratch[i] *= scale }
         }
-        for i in 0..<n { x[i] = scratch[i] * scale }
+        x.update(from: scratch, count: n)
+    }
+
+    /// y_c = scale · Σ_a H_m[a, c]·z_a over blocks of p (a multiple of 16) values, four outputs at a time so that
+    /// four independent accumulator chains hide the FMA latency (m is a multiple of 4).
+    @inline(__always)
+    static func mixBlocks(
+        _ x: UnsafePointer<Float>, base: UnsafePointer<Float>, m: Int, p: Int, scale: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        var v = 0
+        while v < p {
+            var c = 0
+            while c < m {
+                var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                for a in 0..<m {
+                    let z = load(x + a * p + v)
+                    let row = base + a * m + c
+                    a0.addProduct(SIMD16(repeating: row[0]), z)
+                    a1.addProduct(SIMD16(repeating: row[1]), z)
+                    a2.addProduct(SIMD16(repeating: row[2]), z)
+                    a3.addProduct(SIMD16(repeating: row[3]), z)
+                }
+                store(a0 * scale, y + c * p + v)
+                store(a1 * scale, y + (c + 1) * p + v)
+                store(a2 * scale, y + (c + 2) * p + v)
+                store(a3 * scale, y + (c + 3) * p + v)
+                c += 4
+            }
+            v += 16
+        }
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+
+    @inline(__always)
+    static func store(_ value: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: value, as: SIMD16<Float>.self)
     }
 
     /// In-place unnormalized fast Walsh–Hadamard transform of `count` (a power of two) values (Sylvester order).
@@ -147,6 +196,21 @@ public struct HadamardTransform: Sendable, Equatable {
     static func walshHadamard(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var h = 1
         while h < count {
+            if h >= 16 {
+                var start = 0
+                while start < count {
+                    var i = start
+                    while i < start + h {
+                        let a = load(x + i), b = load(x + i + h)
+                        store(a + b, x + i)
+                        store(a - b, x + i + h)
+                        i += 16
+                    }
+                    start += 2 * h
+                }
+                h *= 2
+                continue
+            }
             var start = 0
             while start < count {
                 for i in start..<(start + h) {

@@ -14,7 +14,8 @@ final class LinearInputRecorder: ForwardHooks {
 }
 
 @Suite struct LinearInputTransformTests {
-    static func layer(_ name: String, out: Int, inFeatures: Int, seed: UInt64, transform: HadamardTransform?) -> Linear {
+    static func layer(_ name: String, out: Int, inFeatures: Int, seed: UInt64, transform: HadamardTransform?) -> Linear
+    {
         Linear(
             weight: Tensor(shape: [out, inFeatures], scalars: Fixtures.uniform(count: out * inFeatures, seed: seed)),
             bias: Tensor(shape: [out], scalars: Fixtures.uniform(count: out, seed: seed + 100)), name: name,
@@ -66,7 +67,9 @@ final class LinearInputRecorder: ForwardHooks {
                     for i in group.indices {
                         outputs[i] = Array(UnsafeBufferPointer(start: pointers[i], count: rows * group[i].outFeatures))
                         let difference = Tolerance.maxAbsDifference(outputs[i], Self.expected(group[i], x))
-                        #expect(difference < inputTransformTolerance, "\(group.map(\.name)) layer \(i) hooks \(hooks != nil): \(difference)")
+                        #expect(
+                            difference < inputTransformTolerance,
+                            "\(group.map(\.name)) layer \(i) hooks \(hooks != nil): \(difference)")
                     }
                 }
             }

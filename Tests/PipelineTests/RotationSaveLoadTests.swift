@@ -20,7 +20,8 @@ import TestSupport
         let report = try Rotation(.init(seed: 11)).apply(to: &loaded.model)
         #expect(report.untiedLMHead == tied)
         let rotatedLogits = try loaded.model.logits(for: tokens)
-        let relative = Tolerance.maxAbsDifference(floatLogits.scalars, rotatedLogits.scalars) / floatLogits.scalars.map(abs).max()!
+        let relative =
+            Tolerance.maxAbsDifference(floatLogits.scalars, rotatedLogits.scalars) / floatLogits.scalars.map(abs).max()!
         #expect(relative < 1e-4, "rotated float logits differ by \(relative) (relative)")
         let quantized = try ModelQuantization.run(loaded, recipe: try .preset(preset))
         let out = directory + "/q"
@@ -61,7 +62,8 @@ import TestSupport
     /// Rewrites the first down_proj's transform description in the saved quantization.json.
     static func corrupt(_ folder: String, _ change: (inout [String: Any]) -> Void) throws {
         let path = folder + "/quantization.json"
-        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
         var transforms = try #require(object["input_transforms"] as? [String: Any])
         var first = try #require(transforms["model.layers.0.mlp.down_proj"] as? [String: Any])
         change(&first)
@@ -73,14 +75,24 @@ import TestSupport
     @Test func transformsThisBuildCannotRebuildAreErrors() throws {
         let (_, folder, _) = try Self.savedRotatedModel(tied: false, preset: "w8a16")
         let cases: [(String, (inout [String: Any]) -> Void)] = [
-            ("input transform of model.layers.0.mlp.down_proj: kind 'givens' is not one this build applies (randomized_hadamard)",
-             { $0["kind"] = "givens" }),
-            ("input transform of model.layers.0.mlp.down_proj: \(HadamardError.unsupportedBaseSize(dimension: 48, baseSize: 6))",
-             { $0["base_size"] = 6 }),
-            ("input transform of model.layers.0.mlp.down_proj: negative_signs has 4 hex digits, expected 12",
-             { $0["negative_signs"] = "ffff" }),
-            ("input transform of model.layers.0.mlp.down_proj has dimension 32, the layer reads 48",
-             { $0["dimension"] = 32; $0["base_size"] = 1; $0["negative_signs"] = "00000000" }),
+            (
+                "input transform of model.layers.0.mlp.down_proj: kind 'givens' is not one this build applies (randomized_hadamard)",
+                { $0["kind"] = "givens" }
+            ),
+            (
+                "input transform of model.layers.0.mlp.down_proj: \(HadamardError.unsupportedBaseSize(dimension: 48, baseSize: 6))",
+                { $0["base_size"] = 6 }
+            ),
+            (
+                "input transform of model.layers.0.mlp.down_proj: negative_signs has 4 hex digits, expected 12",
+                { $0["negative_signs"] = "ffff" }
+            ),
+            (
+                "input transform of model.layers.0.mlp.down_proj has dimension 32, the layer reads 48",
+                {
+                    $0["dimension"] = 32; $0["base_size"] = 1; $0["negative_signs"] = "00000000"
+                }
+            ),
         ]
         for (reason, change) in cases {
             let copy = Fixtures.temporaryDirectory() + "/q"

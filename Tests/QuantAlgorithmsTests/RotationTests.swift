@@ -23,7 +23,8 @@ final class InputRecorder: ForwardHooks {
     static func model(tied: Bool, hidden: Int = 48, seed: UInt64 = 1) throws -> LlamaModel {
         let c = try LlamaConfiguration(
             hiddenSize: hidden, intermediateSize: hidden == 32 ? 48 : 96, layerCount: 2, attentionHeadCount: 4,
-            keyValueHeadCount: 2, vocabularySize: 64, rmsNormEpsilon: 1e-5, maxPositionEmbeddings: 256, tieWordEmbeddings: tied)
+            keyValueHeadCount: 2, vocabularySize: 64, rmsNormEpsilon: 1e-5, maxPositionEmbeddings: 256,
+            tieWordEmbeddings: tied)
         return try LlamaModel(configuration: c, tensors: TinyLlama.tensors(c, seed: seed))
     }
 
@@ -47,11 +48,18 @@ final class InputRecorder: ForwardHooks {
         #expect(rotated.blocks[0].queryProjection.weight != original.blocks[0].queryProjection.weight)
         #expect(report.untiedLMHead == tied)
         #expect(!rotated.configuration.tieWordEmbeddings)
-        #expect(report.hiddenSize == hidden && report.seed == 9 && report.foldedNorms == 5 && report.rotatedLinears == 15)
+        #expect(
+            report.hiddenSize == hidden && report.seed == 9 && report.foldedNorms == 5 && report.rotatedLinears == 15)
         #expect(report.onlineTransformLayers == ["model.layers.0.mlp.down_proj", "model.layers.1.mlp.down_proj"])
-        #expect(rotated.blocks.allSatisfy { $0.inputNorm.scalars.allSatisfy { $0 == 1 } && $0.postAttentionNorm.scalars.allSatisfy { $0 == 1 } })
+        #expect(
+            rotated.blocks.allSatisfy {
+                $0.inputNorm.scalars.allSatisfy { $0 == 1 } && $0.postAttentionNorm.scalars.allSatisfy { $0 == 1 }
+            })
         #expect(rotated.finalNorm.scalars.allSatisfy { $0 == 1 })
-        #expect(rotated.blocks.allSatisfy { $0.downProjection.inputTransform?.dimension == original.configuration.intermediateSize })
+        #expect(
+            rotated.blocks.allSatisfy {
+                $0.downProjection.inputTransform?.dimension == original.configuration.intermediateSize
+            })
     }
 
     @Test(arguments: [false, true])
@@ -133,7 +141,8 @@ final class InputRecorder: ForwardHooks {
         _ = try rotated.forward(tokens: Self.tokens, cache: &cache, hooks: after)
         // (layer, width, required improvement): the final norm's input has the weakest outlier left by then.
         for (layer, width, factor) in [
-            ("model.layers.1.self_attn.q_proj", 48, Float(2)), ("model.layers.1.mlp.down_proj", 96, 2), ("lm_head", 48, 1.5),
+            ("model.layers.1.self_attn.q_proj", 48, Float(2)), ("model.layers.1.mlp.down_proj", 96, 2),
+            ("lm_head", 48, 1.5),
         ] {
             let ratioBefore = Self.peakToRMS(before.inputs[layer]!, width: width)
             let ratioAfter = Self.peakToRMS(after.inputs[layer]!, width: width)
@@ -162,7 +171,8 @@ final class InputRecorder: ForwardHooks {
     @Test func configurationDecodesWithDefaults() throws {
         let decoder = JSONDecoder()
         #expect(try decoder.decode(Rotation.Configuration.self, from: Data("{}".utf8)) == .init())
-        let custom = try decoder.decode(Rotation.Configuration.self, from: Data(#"{"seed": 5, "online_down_projection": false}"#.utf8))
+        let custom = try decoder.decode(
+            Rotation.Configuration.self, from: Data(#"{"seed": 5, "online_down_projection": false}"#.utf8))
         #expect(custom == .init(seed: 5, onlineDownProjection: false))
     }
 }

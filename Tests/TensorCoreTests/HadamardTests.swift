@@ -28,7 +28,8 @@ let hadamardTolerance: Float = 1e-5
     func fastApplyMatchesDenseAndReference(dimension: Int) throws {
         let transform = try HadamardTransform(dimension: dimension, seed: 3)
         let rows = dimension > 600 ? 3 : 9
-        let input = Tensor(shape: [rows, dimension], scalars: Fixtures.uniform(count: rows * dimension, seed: 11, scale: 2))
+        let input = Tensor(
+            shape: [rows, dimension], scalars: Fixtures.uniform(count: rows * dimension, seed: 11, scale: 2))
         var fast = input
         transform.apply(to: &fast)
         var reference = input
@@ -51,7 +52,9 @@ let hadamardTolerance: Float = 1e-5
 
     @Test(arguments: [3, 6, 10, 18, 0, -4, 92])
     func unsupportedDimensionIsAnError(dimension: Int) {
-        #expect(throws: HadamardError.unsupportedDimension(dimension)) { try HadamardTransform(dimension: dimension, seed: 0) }
+        #expect(throws: HadamardError.unsupportedDimension(dimension)) {
+            try HadamardTransform(dimension: dimension, seed: 0)
+        }
         #expect(!HadamardTransform.isSupported(dimension: dimension))
     }
 
