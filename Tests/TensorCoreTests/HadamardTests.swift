@@ -6,7 +6,7 @@ import TestSupport
 let hadamardTolerance: Float = 1e-5
 
 @Suite struct HadamardTests {
-    static let sizes = [1, 2, 4, 12, 20, 24, 28, 36, 40, 48, 64, 96, 576, 1536]
+    static let sizes = [1, 2, 4, 12, 20, 24, 28, 36, 40, 48, 64, 96, 192, 576, 1152, 1536]
 
     @Test(arguments: sizes)
     func matrixIsOrthogonal(dimension: Int) throws {
