@@ -8,13 +8,22 @@ public struct Linear: Sendable {
     public var bias: Tensor?
     /// Hugging Face module name (`model.layers.0.self_attn.q_proj`), as hooks and recipes see it.
     public var name: String
+    /// An online rotation of the input (QuaRot's online Hadamard): when set, every forward path computes
+    /// (x·Q)·Wᵀ + b on a copy of the input x, and hooks see x·Q, the input the product actually reads (what
+    /// activation quantization must quantize). The weight is stored already rotated (W·Q), so the layer computes the
+    /// same function as before the rotation. `inputTransform.dimension == inFeatures`.
+    public var inputTransform: HadamardTransform? {
+        didSet { precondition(inputTransform == nil || inputTransform!.dimension == inFeatures, "transform width") }
+    }
 
-    public init(weight: Tensor, bias: Tensor? = nil, name: String = "") {
+    public init(weight: Tensor, bias: Tensor? = nil, name: String = "", inputTransform: HadamardTransform? = nil) {
         precondition(weight.rank == 2)
         precondition(bias == nil || bias!.shape == [weight.shape[0]])
+        precondition(inputTransform == nil || inputTransform!.dimension == weight.shape[1])
         self.weight = weight
         self.bias = bias
         self.name = name
+        self.inputTransform = inputTransform
     }
 
     public var inFeatures: Int { weight.shape[1] }
@@ -31,8 +40,9 @@ public struct Linear: Sendable {
         let copy = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
         defer { copy.deallocate() }
         copy.initialize(from: input, count: rows * inFeatures)
+        inputTransform?.apply(rows: rows, copy)
         hooks.linearInput(name, copy, rows: rows, columns: inFeatures)
-        forward(copy, rows: rows, into: output)
+        product(copy, rows: rows, into: output)
         hooks.linearOutput(name, output, rows: rows, columns: outFeatures)
     }
 
@@ -47,9 +57,25 @@ public struct Linear: Sendable {
             for (layer, output) in zip(layers, outputs) { layer.forward(input, rows: rows, into: output, hooks: hooks) }
             return
         }
-        withWeightPointers(layers) { weights in
-            let jobs = zip(zip(weights, layers), outputs).map { GEMV.Job(weight: $0.0, rows: $0.1.outFeatures, output: $1) }
-            GEMV.run(jobs, x: input, k: layers[0].inFeatures)
+        let k = layers[0].inFeatures
+        func fused(_ x: UnsafePointer<Float>) {
+            withWeightPointers(layers) { weights in
+                let jobs = zip(zip(weights, layers), outputs).map { GEMV.Job(weight: $0.0, rows: $0.1.outFeatures, output: $1) }
+                GEMV.run(jobs, x: x, k: k)
+            }
+        }
+        if layers.allSatisfy({ $0.inputTransform == nil }) {
+            fused(input)
+        } else if let transform = layers[0].inputTransform, layers.allSatisfy({ $0.inputTransform == transform }) {
+            // One shared rotation: transform a copy once, then the fused pass as usual.
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: k)
+            defer { copy.deallocate() }
+            copy.initialize(from: input, count: k)
+            transform.apply(rows: 1, copy)
+            fused(copy)
+        } else {
+            for (layer, output) in zip(layers, outputs) { layer.forward(input, rows: rows, into: output) }
+            return
         }
         for (layer, output) in zip(layers, outputs) {
             guard let bias = layer.bias else { continue }
@@ -66,8 +92,23 @@ public struct Linear: Sendable {
         nest(0, [])
     }
 
-    /// Applies the layer to `rows` input rows. `input: [rows, inFeatures]`, `output: [rows, outFeatures]`.
+    /// Applies the layer to `rows` input rows (rotating a copy of them first when `inputTransform` is set).
+    /// `input: [rows, inFeatures]`, `output: [rows, outFeatures]`.
     public func forward(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
+        guard let inputTransform else {
+            product(input, rows: rows, into: output)
+            return
+        }
+        let copy = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
+        defer { copy.deallocate() }
+        copy.initialize(from: input, count: rows * inFeatures)
+        inputTransform.apply(rows: rows, copy)
+        product(copy, rows: rows, into: output)
+    }
+
+    /// x·Wᵀ + b on the input as given (already transformed).
+    @inline(__always)
+    private func product(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures
         weight.scalars.withUnsafeBufferPointer { w in
             BLAS.parallelMatmulTransposed(m: rows, n: n, k: k, a: input, lda: k, b: w.baseAddress!, ldb: k, c: output, ldc: n)

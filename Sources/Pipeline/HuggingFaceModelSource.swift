@@ -21,18 +21,22 @@ enum HuggingFaceModelSource {
         }
         let tensors: [String: Tensor]
         var activations: ActivationQuantizer? = nil
+        var inputTransforms: [String: InputTransformDescription] = [:]
         var summary: String
         if QuantizedModelFolder.isQuantizedFolder(directory) {
             let saved = try QuantizedModelFolder.load(directory: directory)
             tensors = saved.tensors
             activations = saved.activations
+            inputTransforms = saved.inputTransforms
             summary = "Quanta quantized folder (recipe \(saved.recipe.name))"
         } else {
             let weights = try ShardedSafetensors(directory: directory)
             tensors = try weights.tensors()
             summary = "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)"
         }
-        let model = try LlamaModel(configuration: configuration, tensors: tensors)
+        var model = try LlamaModel(configuration: configuration, tensors: tensors)
+        let descriptionPath = directory + "/" + QuantizedModelFolder.descriptionFileName
+        try InputTransformDescription.install(inputTransforms, into: &model, path: descriptionPath)
         var tokenizer: ByteLevelBPETokenizer? = nil
         var chatTemplate: String? = nil
         if let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") {

@@ -13,13 +13,17 @@ import Tokenization
 ///   formats), `L.weight_block_scale` (U8 E8M0, MX formats); static activation parameters as `L.input_scale`,
 ///   `L.input_zero_point`, `L.output_scale`, `L.output_zero_point`, and `model.layers.N.self_attn.{keys,values}_scale`
 ///   (and `_zero_point`) for the KV cache;
-/// - `quantization.json`: format name and version, the recipe, and per layer its shape, schemes and parameter layouts.
+/// - `quantization.json`: format name and version, the recipe, and per layer its shape, schemes and parameter layouts;
+///   for a rotated model, `input_transforms`: each layer's online input rotation (`InputTransformDescription`). Such
+///   a folder is written as version 2, so that builds which cannot apply the transforms refuse it.
 /// The folder is written under a temporary name and renamed into place; loading dequantizes to the same floats bit
 /// for bit.
 public enum QuantizedModelFolder {
     public static let descriptionFileName = "quantization.json"
     public static let formatName = "quanta-qdq"
     public static let formatVersion = 1
+    /// The version of folders with `input_transforms` (a v1 reader would drop them and compute the wrong function).
+    public static let inputTransformFormatVersion = 2
 
     /// Per-point description in `quantization.json`.
     struct PointDescription: Codable {
@@ -56,6 +60,11 @@ public enum QuantizedModelFolder {
         var recipe: QuantRecipe
         var layers: [String: LayerDescription]
         var activations: [String: PointDescription]
+        var inputTransforms: [String: InputTransformDescription]?
+        enum CodingKeys: String, CodingKey {
+            case format, version, recipe, layers, activations
+            case inputTransforms = "input_transforms"
+        }
     }
 
     /// Writes `quantized` to `directory` (replaced when `overwrite`, else it must not exist).
@@ -114,8 +123,12 @@ public enum QuantizedModelFolder {
         try writer.write(to: directory + "/model.safetensors")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        var transforms: [String: InputTransformDescription] = [:]
+        for linear in model.linearLayers { if let t = linear.inputTransform { transforms[linear.name] = .init(t) } }
         let description = Description(
-            format: formatName, version: formatVersion, recipe: quantized.plan.recipe, layers: layers, activations: activations)
+            format: formatName, version: transforms.isEmpty ? formatVersion : inputTransformFormatVersion,
+            recipe: quantized.plan.recipe, layers: layers, activations: activations,
+            inputTransforms: transforms.isEmpty ? nil : transforms)
         try AtomicFile.write(try encoder.encode(description), to: directory + "/" + descriptionFileName)
         try AtomicFile.write(try encoder.encode(model.configuration), to: directory + "/config.json")
         if let tokenizer = quantized.loaded.tokenizer {
@@ -141,7 +154,10 @@ public enum QuantizedModelFolder {
     }
 
     /// Loads a saved quantized model: float tensors, dequantized weights, activation quantizers.
-    static func load(directory: String) throws -> (tensors: [String: Tensor], activations: ActivationQuantizer, recipe: QuantRecipe) {
+    static func load(directory: String) throws -> (
+        tensors: [String: Tensor], activations: ActivationQuantizer, recipe: QuantRecipe,
+        inputTransforms: [String: InputTransformDescription]
+    ) {
         let descriptionPath = directory + "/" + descriptionFileName
         guard let data = FileManager.default.contents(atPath: descriptionPath) else {
             throw PipelineError.unrecognizedModel(path: directory, reason: "cannot read \(descriptionFileName)")
@@ -154,9 +170,11 @@ public enum QuantizedModelFolder {
         } catch {
             throw PipelineError.unrecognizedModel(path: descriptionPath, reason: HuggingFaceModelSource.describe(error))
         }
-        guard description.format == formatName, description.version == formatVersion else {
+        let versions = [formatVersion, inputTransformFormatVersion]
+        guard description.format == formatName, versions.contains(description.version) else {
             throw PipelineError.unrecognizedModel(
-                path: descriptionPath, reason: "format \(description.format) v\(description.version); this build reads \(formatName) v\(formatVersion)")
+                path: descriptionPath,
+                reason: "format \(description.format) v\(description.version); this build reads \(formatName) v\(versions[0])-\(versions[1])")
         }
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         var tensors: [String: Tensor] = [:]
@@ -181,7 +199,7 @@ public enum QuantizedModelFolder {
             points[QuantizationPoint(layer: String(key[..<dot]), kind: kind)] = PointQuantizer(
                 scheme: point.scheme, parameters: try parameters(point.parameters, prefix: key, file: file))
         }
-        return (tensors, ActivationQuantizer(points: points), description.recipe)
+        return (tensors, ActivationQuantizer(points: points), description.recipe, description.inputTransforms ?? [:])
     }
 
     static func parameters(_ layout: ParameterLayoutDescription?, prefix: String, file: SafetensorsFile) throws -> QuantParameters? {

@@ -22,7 +22,8 @@ public struct LlamaModel: Sendable {
         ]
     }
 
-    public let configuration: LlamaConfiguration
+    /// Hyper-parameters; only `untieWordEmbeddings()` changes them after loading.
+    public private(set) var configuration: LlamaConfiguration
     /// `[vocabularySize, hiddenSize]`.
     public var embedding: Tensor
     public var blocks: [Block]
@@ -79,6 +80,13 @@ public struct LlamaModel: Sendable {
         for name in remaining.keys.sorted() where !name.hasSuffix("rotary_emb.inv_freq") {
             throw .unexpectedWeight(name)
         }
+    }
+
+    /// Marks the LM head as a weight of its own (`tie_word_embeddings = false`), for transforms that change the head
+    /// and the embedding differently (rotation folds the final norm into the head only). The head keeps its values;
+    /// savers then write `lm_head.weight`.
+    public mutating func untieWordEmbeddings() {
+        configuration.tieWordEmbeddings = false
     }
 
     /// An empty KV cache sized for `capacity` positions.
