@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import QuantAlgorithms
 import QuantCore
 import TensorCore
 
@@ -76,7 +77,10 @@ public enum ModelQuantization {
     public static func run(_ loaded: LoadedModel, recipe: QuantRecipe, progress: Progress = Progress()) throws -> QuantizedModel {
         try recipe.validate()
         let plan = try QuantizationPlan(recipe: recipe, model: loaded.model)
-        let blockwise = try recipe.algorithms.isEmpty ? nil : LayerwiseQuantization.Steps(recipe.algorithms)
+        let rotationStep = recipe.algorithms.first { $0.name == "rotation" }
+        let rotation = try rotationStep.map { Rotation(try AlgorithmSettings.decode($0, defaults: Rotation.Configuration())) }
+        let blockSteps = recipe.algorithms.filter { $0.name != "rotation" }
+        let blockwise = try blockSteps.isEmpty ? nil : LayerwiseQuantization.Steps(blockSteps)
         if recipe.needsCalibration || blockwise != nil, let file = recipe.calibration.file {
             _ = try TextFile.read(file)  // fail on a bad file before the slow weight pass
         }
@@ -92,6 +96,10 @@ public enum ModelQuantization {
         let algorithmStart = Date()
         var algorithmWeights: [String: QuantizedTensor] = [:]
         var reports: [AlgorithmReport] = []
+        if let rotation {
+            let report = try rotation.apply(to: &result.model)
+            progress.log("rotation: \(report)")
+        }
         if let blockwise {
             (algorithmWeights, reports) = try LayerwiseQuantization.run(
                 &result.model, plan: plan, steps: blockwise, windows: try calibrationWindows(),
@@ -144,7 +152,7 @@ public enum ModelQuantization {
             calibrationSamples: samples, calibrationTokens: tokens,
             calibrationSeconds: staticPoints.isEmpty ? 0 : Date().timeIntervalSince(calibrationStart),
             quantizationSeconds: quantizationSeconds, peakMemoryMB: ResourceUsage.peakMemoryMB(),
-            algorithms: recipe.algorithms.map(\.name), algorithmSeconds: blockwise == nil ? 0 : algorithmSeconds,
+            algorithms: recipe.algorithms.map(\.name), algorithmSeconds: recipe.algorithms.isEmpty ? 0 : algorithmSeconds,
             algorithmReports: reports)
         return QuantizedModel(
             loaded: result, plan: plan, weights: weights, activations: ActivationQuantizer(points: points), summary: summary)
