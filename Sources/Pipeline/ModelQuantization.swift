@@ -117,9 +117,10 @@ public enum ModelQuantization {
             if let output = layer.output { points[QuantizationPoint(layer: layer.name, kind: .output)] = PointQuantizer(scheme: output) }
         }
         if let kv = recipe.kvCache {
+            let scheme = try Self.keyValuePointScheme(kv)
             for index in 0..<loaded.model.configuration.layerCount {
-                points[.keyValue(index, .keys)] = PointQuantizer(scheme: kv)
-                points[.keyValue(index, .values)] = PointQuantizer(scheme: kv)
+                points[.keyValue(index, .keys)] = PointQuantizer(scheme: scheme)
+                points[.keyValue(index, .values)] = PointQuantizer(scheme: scheme)
             }
         }
         let calibrationStart = Date()
@@ -139,7 +140,11 @@ public enum ModelQuantization {
             for (point, observer) in hooks.observers {
                 let scheme = points[point]!.scheme
                 let maximum = scheme.dataType.isInteger ? nil : try MiniFloatFormat(dataType: scheme.dataType).maxFinite
-                points[point]!.parameters = try observer.parameters(scheme: scheme, formatMaximum: maximum)
+                if scheme.granularity == .perChannel, let kv = recipe.kvCache, let groupSize = kv.groupSize {
+                    points[point]!.parameters = try Self.perGroupParameters(observer, groupSize: groupSize, scheme: scheme, formatMaximum: maximum)
+                } else {
+                    points[point]!.parameters = try observer.parameters(scheme: scheme, formatMaximum: maximum)
+                }
             }
         }
         let quantizedElements = weights.values.reduce(0) { $0 + $1.elementCount }
@@ -156,6 +161,36 @@ public enum ModelQuantization {
             algorithmReports: reports)
         return QuantizedModel(
             loaded: result, plan: plan, weights: weights, activations: ActivationQuantizer(points: points), summary: summary)
+    }
+
+    /// The scheme a KV-cache point runs: a static per-group scheme (one scale per head when the group is head_dim)
+    /// becomes per channel along the width, each channel holding its group's calibrated range, since one calibrated
+    /// scale per group must apply to every position.
+    static func keyValuePointScheme(_ kv: QuantScheme) throws -> QuantScheme {
+        guard !kv.isDynamic, kv.granularity == .perGroup else { return kv }
+        var scheme = kv
+        scheme.granularity = .perChannel
+        scheme.axis = 1
+        scheme.groupSize = nil
+        try scheme.validate()
+        return scheme
+    }
+
+    /// Per-channel parameters whose channels share their group's range (min and max over the group's channels).
+    static func perGroupParameters(
+        _ observer: any Observer, groupSize: Int, scheme: QuantScheme, formatMaximum: Float?
+    ) throws -> QuantParameters {
+        var (minimum, maximum) = try observer.channelRanges()
+        for start in stride(from: 0, to: minimum.count, by: groupSize) {
+            let range = start..<min(minimum.count, start + groupSize)
+            let low = minimum[range].min()!, high = maximum[range].max()!
+            for c in range {
+                minimum[c] = low
+                maximum[c] = high
+            }
+        }
+        return try QuantParameters.compute(
+            minimum: minimum, maximum: maximum, scheme: scheme, shape: [1, minimum.count], formatMaximum: formatMaximum)
     }
 
     /// Static schemes whose parameters come from calibration (not dynamic, not MX, not a plain cast).

@@ -89,17 +89,21 @@ import TestSupport
 }
 
 @Suite struct KVCacheQuantizationTests {
-    @Test(arguments: ["fp8_e4m3", "int8"])
-    func staticKVCacheIsCalibratedAppliedAndSaved(dtype: String) throws {
+    /// Per tensor, and per head (groups of head_dim = 8 along each position's keys or values: one scale per KV head).
+    @Test(arguments: ["fp8_e4m3", "int8"], ["", #", "granularity": "per_group", "group_size": 8"#])
+    func staticKVCacheIsCalibratedAppliedAndSaved(dtype: String, granularity: String) throws {
         let (modelPath, text, directory) = try QuantizeSaveLoadTests.fixture()
         let recipe = try JSONDecoder().decode(QuantRecipe.self, from: Data("""
-            {"name": "kv", "kv_cache": {"dtype": "\(dtype)"}, "calibration": {"file": "\(text)", "samples": 2, "seq_len": 16}}
+            {"name": "kv", "kv_cache": {"dtype": "\(dtype)"\(granularity)}, "calibration": {"file": "\(text)", "samples": 2, "seq_len": 16}}
             """.utf8))
         let loaded = try ModelLoader.load(modelPath)
         let quantized = try ModelQuantization.run(loaded, recipe: recipe)
         let kv = quantized.activations.points.filter { $0.key.kind == .keys || $0.key.kind == .values }
         #expect(kv.count == 4)
         #expect(kv.values.allSatisfy { $0.parameters != nil })
+        if !granularity.isEmpty {
+            #expect(kv.values.allSatisfy { Set($0.parameters!.scales).count == 2 && $0.parameters!.scales.count == 16 }, "one scale per KV head")
+        }
         let tokens = [5, 9, 200, 31, 77, 3]
         let float = try loaded.model.logits(for: tokens), kvQuantized = try quantized.languageModel.logits(for: tokens)
         #expect(float.scalars != kvQuantized.scalars)

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Accuracy-recovery algorithms on one model, each next to the recipe it improves, same protocol as presets.py.
+
+Every row: `quanta quantize MODEL --recipe R [--algorithm A ...] --calib CALIB --samples 128 --seq-len 512 --seed 0`
+(its JSON summary gives the algorithms' own wall time), then `quanta eval OUT --text TEXT --windows 40 --reference
+MODEL` (perplexity, KL(float || quantized), top-1 agreement). Rows are saved to the JSON as they finish, so a run can
+be resumed (`--resume`) or limited (`--only gptq-g128,rtn-g128`). Run with QUANTA_THREADS=2 for the 2-thread figures.
+
+Usage, from the repository root after `swift build -c release --product quanta`:
+    QUANTA_THREADS=2 python3 benchmarks/algorithms.py [--model ...] [--calib ...] [--text ...] [--only a,b] [--resume]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECIPES = os.path.join(ROOT, "benchmarks", "recipes")
+# (row id, recipe, algorithms, the row it is compared with)
+ROWS = [
+    ("rtn-g128", "w4a16-g128", [], None),
+    ("gptq-g128", "w4a16-g128", ["gptq"], "rtn-g128"),
+    ("awq-g128", "w4a16-g128", ["awq"], "rtn-g128"),
+    ("rtn-g64", "w4a16-g64", [], None),
+    ("gptq-g64", "w4a16-g64", ["gptq"], "rtn-g64"),
+    ("awq-g64", "w4a16-g64", ["awq"], "rtn-g64"),
+    ("w8a8-static", "w8a8-int8-static", [], None),
+    ("smoothquant-w8a8-static", "w8a8-int8-static", ["smoothquant"], "w8a8-static"),
+    ("rotation-w8a8-static", "w8a8-int8-static", ["rotation"], "w8a8-static"),
+    ("w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), [], None),
+    ("rotation-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation"], "w4a8"),
+    ("rotation-gptq-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation", "gptq"], "w4a8"),
+    ("kv-fp8", os.path.join(RECIPES, "kv-fp8.yaml"), [], "float"),
+]
+
+
+def run_json(args):
+    started = time.time()
+    result = subprocess.run(args, check=True, capture_output=True, text=True)
+    return json.loads(result.stdout), time.time() - started
+
+
+def table(baseline, rows):
+    by_id = {row["id"]: row for row in rows}
+    lines = [
+        f"Float (dequantized GGUF) perplexity: {baseline['perplexity']:.4f} ({baseline['tokens']} tokens).",
+        "",
+        "| row | recipe | algorithms | perplexity | Δ vs float | gap to float closed | KL(float‖q) | top-1 agreement | algorithm time | total quantize time |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        e, q = row["eval"], row["quantize"]
+        delta = (e["perplexity"] / baseline["perplexity"] - 1) * 100
+        closed = ""
+        base = by_id.get(row["compare"]) if row["compare"] not in (None, "float") else None
+        if base:
+            gap = base["eval"]["perplexity"] - baseline["perplexity"]
+            closed = f"{(base['eval']['perplexity'] - e['perplexity']) / gap * 100:.0f}% of {row['compare']}'s" if gap > 0 else ""
+        algorithms = " → ".join(row["algorithms"]) or "—"
+        lines.append(
+            f"| {row['id']} | {os.path.basename(row['recipe'])} | {algorithms} | {e['perplexity']:.3f} | {delta:+.2f}% | {closed} | "
+            f"{e['kl_divergence']:.4f} | {e['top1_agreement'] * 100:.2f}% | {q.get('algorithm_seconds', 0):.1f} s | "
+            f"{row['quantize_wall_seconds']:.1f} s |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quanta", default=os.path.join(ROOT, ".build/release/quanta"))
+    parser.add_argument("--model", default=os.path.expanduser("~/.cache/quanta/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+    parser.add_argument("--calib", default=os.path.join(ROOT, "../shared/data/wikitext-2/wiki.valid.tokens"))
+    parser.add_argument("--text", default=os.path.join(ROOT, "../shared/data/wikitext-2/wiki.test.raw"))
+    parser.add_argument("--samples", type=int, default=128)
+    parser.add_argument("--windows", type=int, default=40)
+    parser.add_argument("--only", default=None, help="comma-separated row ids")
+    parser.add_argument("--resume", action="store_true", help="keep rows already in the JSON")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+
+    stem = args.out or os.path.join(ROOT, "benchmarks", "results", "algorithms-" + os.path.basename(args.model).split(".")[0])
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    saved = {}
+    if args.resume and os.path.exists(stem + ".json"):
+        with open(stem + ".json") as f:
+            saved = json.load(f)
+    done = {row["id"]: row for row in saved.get("rows", [])}
+    baseline = saved.get("baseline")
+    if baseline is None:
+        baseline, _ = run_json([args.quanta, "eval", args.model, "--text", args.text, "--windows", str(args.windows), "--json"])
+    print(f"float: perplexity {baseline['perplexity']:.4f}", file=sys.stderr)
+    wanted = set(args.only.split(",")) if args.only else None
+    with tempfile.TemporaryDirectory() as scratch:
+        for row_id, recipe, algorithms, compare in ROWS:
+            if wanted is not None and row_id not in wanted:
+                continue
+            out = os.path.join(scratch, row_id)
+            command = [args.quanta, "quantize", args.model, "--recipe", recipe, "--calib", args.calib,
+                       "--samples", str(args.samples), "--seq-len", "512", "--seed", "0", "--out", out, "--json"]
+            for algorithm in algorithms:
+                command += ["--algorithm", algorithm]
+            summary, quantize_wall = run_json(command)
+            evaluation, eval_wall = run_json([
+                args.quanta, "eval", out, "--text", args.text, "--windows", str(args.windows), "--reference", args.model, "--json"])
+            summary.pop("algorithm_reports", None)
+            done[row_id] = {"id": row_id, "recipe": recipe, "algorithms": algorithms, "compare": compare,
+                            "quantize": summary, "eval": evaluation, "quantize_wall_seconds": quantize_wall,
+                            "eval_wall_seconds": eval_wall, "threads": os.environ.get("QUANTA_THREADS", "all")}
+            print(f"{row_id}: ppl {evaluation['perplexity']:.4f}, KL {evaluation['kl_divergence']:.5f}, "
+                  f"algorithms {summary.get('algorithm_seconds', 0):.1f} s, quantize {quantize_wall:.1f} s", file=sys.stderr)
+            rows = [done[r[0]] for r in ROWS if r[0] in done]
+            with open(stem + ".json", "w") as f:
+                json.dump({"baseline": baseline, "rows": rows, "argv": sys.argv}, f, indent=1, sort_keys=True)
+    rows = [done[r[0]] for r in ROWS if r[0] in done]
+    text = table(baseline, rows)
+    print(text)
+    with open(stem + ".md", "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
