@@ -7,14 +7,14 @@ public enum DebugReportHTML {
     public static let highlightedLayerCount = 5
 
     /// The summary metrics charted over all layers: (chart id, title, value).
-    public static let summaryMetrics: [(id: String, title: String, value: @Sendable (DebugReport.Layer) -> Double)] = [
-        ("chart-ref-output-error", "ref output error: mean(|QDQ(x) − x_ref| / (|x_ref| + ε))", { $0.referenceOutputError }),
-        ("chart-io-error", "io quantization error: mean(|QDQ(x) − x| / (|x| + ε))", { $0.ioError }),
-        ("chart-ref-input-error", "ref input error: mean(|x − x_ref| / (|x_ref| + ε))", { $0.referenceInputError }),
-        ("chart-weight-error", "weight error: mean(|QDQ(W) − W| / (|W| + ε))", { $0.weightError }),
-        ("chart-sqnr", "SQNR of QDQ(x) against x_ref (dB)", { $0.sqnrDecibels }),
-        ("chart-range-parm", "cheap sensitivity: input range (max − min) / mean|x_ref|", { $0.cheapSensitivity }),
-        ("chart-measured-kl", "measured sensitivity: KL of final logits with only this layer quantized", { $0.measuredKL ?? .nan }),
+    public static let summaryMetrics: [(id: String, title: String, logScale: Bool, value: @Sendable (DebugReport.Layer) -> Double)] = [
+        ("chart-ref-output-error", "ref output error: mean(|QDQ(x) − x_ref| / (|x_ref| + ε))", false, { $0.referenceOutputError }),
+        ("chart-io-error", "io quantization error: mean(|QDQ(x) − x| / (|x| + ε))", false, { $0.ioError }),
+        ("chart-ref-input-error", "ref input error: mean(|x − x_ref| / (|x_ref| + ε))", false, { $0.referenceInputError }),
+        ("chart-weight-error", "weight error: mean(|QDQ(W) − W| / (|W| + ε))", false, { $0.weightError }),
+        ("chart-sqnr", "SQNR of QDQ(x) against x_ref (dB)", false, { $0.sqnrDecibels }),
+        ("chart-range-parm", "cheap sensitivity: input range (max − min) / mean|x_ref|", true, { $0.cheapSensitivity }),
+        ("chart-measured-kl", "measured sensitivity: KL of final logits with only this layer quantized", true, { $0.measuredKL ?? .nan }),
     ]
 
     /// The page. `plots` holds each layer's SVG charts by layer name, shown when its row is opened.
@@ -49,7 +49,8 @@ public enum DebugReportHTML {
         for metric in summaryMetrics {
             let values = report.layers.map(metric.value)
             guard values.contains(where: \.isFinite) else { continue }
-            html += SVGChart.bars(id: metric.id, title: metric.title, labels: labels, values: values, highlight: highlight) + "\n"
+            html += SVGChart.bars(id: metric.id, title: metric.title, labels: labels, values: values, highlight: highlight,
+                                  logScale: metric.logScale) + "\n"
         }
         html += "</div>\n"
         html += layerTable(report, highlight: worst, plots: plots)

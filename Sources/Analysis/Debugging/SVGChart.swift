@@ -21,17 +21,23 @@ public enum SVGChart {
 
     /// Bars of `values` in order (model order), one per label; non-finite values are drawn as missing.
     /// `highlight` indices are drawn in a warning color.
+    /// With `logScale`, bars rise to log10(value) from the smallest positive value (for positive measures that span
+    /// decades, such as range_parm and KL); values ≤ 0 are then drawn as missing.
     public static func bars(id: String, title: String, labels: [String], values: [Double], highlight: Set<Int> = [],
-                            valueFormat: String = "%.3g") -> String {
+                            valueFormat: String = "%.3g", logScale: Bool = false) -> String {
         precondition(labels.count == values.count)
-        let finite = values.filter(\.isFinite)
-        let low = min(0, finite.min() ?? 0), high = max(finite.max() ?? 1, low + 1e-12)
-        var body = frame(id: id, title: title)
-        body += axisLabels(low: low, high: high, format: valueFormat, xLabel: "layers in model order (\(values.count))")
+        let plotted = logScale ? values.map { $0 > 0 ? log10($0) : .nan } : values
+        let finite = plotted.filter(\.isFinite)
+        let low = logScale ? (finite.min() ?? 0) - 0.1 : min(0, finite.min() ?? 0)
+        let high = max(finite.max() ?? 1, low + 1e-12)
+        var body = frame(id: id, title: title + (logScale ? " (log scale)" : ""))
+        body += logScale
+            ? axisLabels(low: pow(10, low), high: pow(10, high), format: valueFormat, xLabel: "layers in model order (\(values.count))")
+            : axisLabels(low: low, high: high, format: valueFormat, xLabel: "layers in model order (\(values.count))")
         let step = plotWidth / Double(max(values.count, 1))
-        let zeroY = y(0, low: low, high: high)
-        for (i, value) in values.enumerated() where value.isFinite {
-            let top = y(value, low: low, high: high)
+        let zeroY = y(logScale ? low : 0, low: low, high: high)
+        for (i, value) in values.enumerated() where plotted[i].isFinite {
+            let top = y(plotted[i], low: low, high: high)
             let color = highlight.contains(i) ? "#d62728" : "#1f77b4"
             body += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%@\"><title>%@: %@</title></rect>",
                            left + Double(i) * step, min(top, zeroY), max(step * 0.85, 0.5), abs(zeroY - top), color,

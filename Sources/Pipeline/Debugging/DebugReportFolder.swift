@@ -52,7 +52,7 @@ public enum DebugReportFolder {
         for metric in DebugReportHTML.summaryMetrics {
             let values = result.report.layers.map(metric.value)
             guard values.contains(where: \.isFinite) else { continue }
-            let svg = SVGChart.bars(id: metric.id, title: metric.title, labels: labels, values: values)
+            let svg = SVGChart.bars(id: metric.id, title: metric.title, labels: labels, values: values, logScale: metric.logScale)
             try write(Data(svg.utf8), to: "\(directory)/plots/summary_\(metric.id.replacingOccurrences(of: "chart-", with: "")).svg")
         }
     }
