@@ -107,7 +107,7 @@ public enum DebugReportHTML {
         html += "</tr></thead><tbody>\n"
         for layer in report.layers {
             html += highlight.contains(layer.index) ? "<tr class=\"hot\">" : "<tr>"
-            html += "<td data-v=\"\(e(layer.name))\"><details><summary>\(e(layer.name))</summary>"
+            html += "<td data-v=\"\(e(layer.name))\"><details id=\"layer-\(e(layer.name))\"><summary>\(e(layer.name))</summary>"
             html += (plots[layer.name] ?? []).joined(separator: "\n") + "</details></td>"
             for column in columns {
                 let value = column.value(layer)
@@ -132,7 +132,7 @@ public enum DebugReportHTML {
         }
         html += "<table id=\"sensitivity-table\" class=\"sortable\"><thead><tr><th>layer</th><th>measured rank</th><th>measured KL</th><th>cheap rank</th><th>range_parm</th></tr></thead><tbody>\n"
         for (rank, layer) in ranking.enumerated() {
-            html += "<tr><td data-v=\"\(e(layer.name))\">\(e(layer.name))</td><td data-v=\"\(rank + 1)\">\(rank + 1)</td>"
+            html += "<tr><td data-v=\"\(e(layer.name))\"><a href=\"#layer-\(e(layer.name))\">\(e(layer.name))</a></td><td data-v=\"\(rank + 1)\">\(rank + 1)</td>"
             html += "<td data-v=\"\(layer.measuredKL.map { String($0) } ?? "")\">\(f(layer.measuredKL ?? .nan, "%.5f"))</td>"
             html += "<td data-v=\"\(cheapRank[layer.index] ?? 0)\">\(cheapRank[layer.index] ?? 0)</td>"
             html += "<td data-v=\"\(layer.cheapSensitivity)\">\(f(layer.cheapSensitivity, "%.1f"))</td></tr>\n"
@@ -141,9 +141,15 @@ public enum DebugReportHTML {
     }
 
     /// Sorts a table by the clicked column's `data-v` (numbers numerically, text alphabetically); a second click
-    /// reverses the order.
+    /// reverses the order. A link `#layer-NAME` (from the ranking, or in the address) opens that layer's plots.
     static let sortScript = """
         <script>
+        function openFromHash(){
+          var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+          if (target && target.tagName === 'DETAILS') { target.open = true; target.scrollIntoView(); }
+        }
+        window.addEventListener('hashchange', openFromHash);
+        openFromHash();
         document.querySelectorAll('table.sortable').forEach(function(table){
           table.querySelectorAll('th').forEach(function(th, column){
             th.addEventListener('click', function(){
