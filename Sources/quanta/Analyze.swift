@@ -74,12 +74,13 @@ func printDebugSummary(_ report: DebugReport, out: String, json: Bool, quantizat
         struct Summary: Encodable {
             let report: String, output_kl: Double, output_top1_agreement: Double, analysis_seconds: Double
             let sensitivity_seconds: Double?, sensitivity_spearman: Double?, quantization_seconds: Double?, top_layers: [String]
+            let peak_memory_mb: Double
         }
         try printJSON(Summary(
             report: out + "/index.html", output_kl: report.outputKL, output_top1_agreement: report.outputTop1Agreement,
             analysis_seconds: report.analysisSeconds, sensitivity_seconds: report.sensitivitySeconds,
             sensitivity_spearman: report.sensitivityRankCorrelation, quantization_seconds: quantizationSeconds,
-            top_layers: report.ranking.prefix(5).map(\.name)))
+            top_layers: report.ranking.prefix(5).map(\.name), peak_memory_mb: ResourceUsage.peakMemoryMB()))
         return
     }
     print("recipe:       \(report.recipe), \(report.layers.count) layers analysed on \(report.inputTokens) tokens (\(report.inputSource))")
@@ -95,5 +96,6 @@ func printDebugSummary(_ report: DebugReport, out: String, json: Bool, quantizat
         print(String(format: "  %@: %@ref output error %.4f, range_parm %.0f, top channels %@", layer.name, kl,
                      layer.referenceOutputError, layer.rangeParameter, layer.topChannels.prefix(3).map(String.init).joined(separator: ",")))
     }
+    print(String(format: "peak memory:  %.0f MB", ResourceUsage.peakMemoryMB()))
     print("report:       \(out)/index.html")
 }

@@ -7,7 +7,8 @@ import Tokenization
 public enum DebugCommand {
     /// Where the analysis batch comes from and where the report goes.
     public struct Options: Sendable {
-        /// A UTF-8 text whose first `tokenCount` tokens are the batch; nil uses the first calibration batch.
+        /// A UTF-8 text whose first `tokenCount` tokens (at most the model's context) are the batch; nil uses the first
+        /// calibration batch.
         public var inputFile: String?
         public var tokenCount = 512
         public var outputDirectory: String
@@ -41,7 +42,9 @@ public enum DebugCommand {
             guard tokens.count >= 2 else {
                 throw PipelineError.invalidArgument("\(file) encodes to \(tokens.count) tokens; the analysis needs at least 2")
             }
-            return (Array(tokens.prefix(options.tokenCount)), file)
+            // A batch longer than the model's context could not run in one pass.
+            let count = min(options.tokenCount, quantized.loaded.model.configuration.maxPositionEmbeddings)
+            return (Array(tokens.prefix(count)), file)
         }
         var settings = quantized.plan.recipe.calibration
         settings.samples = 1
