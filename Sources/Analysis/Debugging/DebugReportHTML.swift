@@ -6,15 +6,17 @@ public enum DebugReportHTML {
     /// Layers named in the findings and drawn in red on the summary charts.
     public static let highlightedLayerCount = 5
 
-    /// The summary metrics charted over all layers: (chart id, title, value).
+    /// The summary metrics charted over all layers, most telling first: (chart id, title, log scale, value). The
+    /// measured KL and the input range come first because Quark's relative errors are dominated by elements whose
+    /// reference is near zero (SwiGLU outputs), which every layer has.
     public static let summaryMetrics: [(id: String, title: String, logScale: Bool, value: @Sendable (DebugReport.Layer) -> Double)] = [
+        ("chart-measured-kl", "measured sensitivity: KL of final logits with only this layer quantized", true, { $0.measuredKL ?? .nan }),
+        ("chart-range-parm", "cheap sensitivity: input range (max − min) / mean|x_ref|", true, { $0.cheapSensitivity }),
+        ("chart-sqnr", "SQNR of QDQ(x) against x_ref (dB)", false, { $0.sqnrDecibels }),
         ("chart-ref-output-error", "ref output error: mean(|QDQ(x) − x_ref| / (|x_ref| + ε))", false, { $0.referenceOutputError }),
         ("chart-io-error", "io quantization error: mean(|QDQ(x) − x| / (|x| + ε))", false, { $0.ioError }),
         ("chart-ref-input-error", "ref input error: mean(|x − x_ref| / (|x_ref| + ε))", false, { $0.referenceInputError }),
         ("chart-weight-error", "weight error: mean(|QDQ(W) − W| / (|W| + ε))", false, { $0.weightError }),
-        ("chart-sqnr", "SQNR of QDQ(x) against x_ref (dB)", false, { $0.sqnrDecibels }),
-        ("chart-range-parm", "cheap sensitivity: input range (max − min) / mean|x_ref|", true, { $0.cheapSensitivity }),
-        ("chart-measured-kl", "measured sensitivity: KL of final logits with only this layer quantized", true, { $0.measuredKL ?? .nan }),
     ]
 
     /// The page. `plots` holds each layer's SVG charts by layer name, shown when its row is opened.
