@@ -5,17 +5,23 @@ import Testing
 @Suite struct DebugReportHTMLTests {
     static func layer(_ index: Int, name: String, kl: Double?, range: Double) -> DebugReport.Layer {
         DebugReport.Layer(
-            name: name, index: index, inputQuantized: true, ioError: 0.01 * Double(index + 1), referenceInputError: 0.02,
-            referenceOutputError: 0.03 * Double(index + 1), weightError: 0.004, sqnrDecibels: 30, weightSQNRDecibels: .infinity,
-            rangeParameter: range, referenceAbsMax: 10, referenceAbsMean: 0.5, channelPeakRatio: 7, topChannels: [3, 1],
+            name: name, index: index, inputQuantized: true, ioError: 0.01 * Double(index + 1),
+            referenceInputError: 0.02,
+            referenceOutputError: 0.03 * Double(index + 1), weightError: 0.004, sqnrDecibels: 30,
+            weightSQNRDecibels: .infinity,
+            rangeParameter: range, referenceAbsMax: 10, referenceAbsMean: 0.5, channelPeakRatio: 7,
+            topChannels: [3, 1],
             cheapSensitivity: range, measuredKL: kl)
     }
 
     static func report() -> DebugReport {
         DebugReport(
-            model: "m<1>.gguf", recipe: "w8a8", inputSource: "text", inputTokens: 8, outputKL: 0.1, outputTop1Agreement: 0.9,
-            layers: [layer(0, name: "a.q_proj", kl: 0.001, range: 10), layer(1, name: "a.down_proj", kl: 0.05, range: 300),
-                     layer(2, name: "b.o_proj", kl: 0.01, range: 40)])
+            model: "m<1>.gguf", recipe: "w8a8", inputSource: "text", inputTokens: 8, outputKL: 0.1,
+            outputTop1Agreement: 0.9,
+            layers: [
+                layer(0, name: "a.q_proj", kl: 0.001, range: 10), layer(1, name: "a.down_proj", kl: 0.05, range: 300),
+                layer(2, name: "b.o_proj", kl: 0.01, range: 40),
+            ])
     }
 
     @Test func rankingFollowsMeasuredKLAndCorrelationIsComputed() throws {
@@ -28,7 +34,9 @@ import Testing
     @Test func pageHoldsEverySummaryChartTheTableAndEscapedText() {
         let plots = ["a.down_proj": [SVGChart.profile(id: "p", title: "t", values: [1, 9, 1], xLabel: "channel")]]
         let html = DebugReportHTML.render(Self.report(), plots: plots)
-        for metric in DebugReportHTML.summaryMetrics { #expect(html.contains("id=\"\(metric.id)\""), "missing \(metric.id)") }
+        for metric in DebugReportHTML.summaryMetrics {
+            #expect(html.contains("id=\"\(metric.id)\""), "missing \(metric.id)")
+        }
         #expect(html.components(separatedBy: "<svg").count - 1 == DebugReportHTML.summaryMetrics.count + 1)
         #expect(html.contains("id=\"layer-table\"") && html.contains("id=\"sensitivity-table\""))
         #expect(html.contains("m&lt;1&gt;.gguf") && !html.contains("m<1>.gguf"))
@@ -41,13 +49,17 @@ import Testing
     @Test func summaryJSONHasSortedKeysAndRoundTrips() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try encoder.encode(Self.report())
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         #expect(try decoder.decode(DebugReport.self, from: data) == Self.report())
         let text = String(decoding: data, as: UTF8.self)
-        #expect(text.contains("\"io_error\"") && text.contains("\"measured_kl\"") && text.contains("\"sensitivity_spearman\""))
+        #expect(
+            text.contains("\"io_error\"") && text.contains("\"measured_kl\"")
+                && text.contains("\"sensitivity_spearman\""))
     }
 
     @Test func barChartDrawsOneBarPerFiniteValue() {

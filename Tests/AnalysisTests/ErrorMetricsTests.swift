@@ -8,7 +8,8 @@ import Testing
 
     @Test func relativeErrorIsTheMeanOfAbsoluteOverReferenceMagnitude() {
         // |1−1|/1, |2−1|/1, |0−2|/2 → (0 + 1 + 1) / 3 with ε = 0.
-        #expect(abs(ErrorMetrics.relativeError([1, 2, 0], reference: [1, 1, 2], epsilon: 0) - 2.0 / 3) < Self.tolerance)
+        #expect(
+            abs(ErrorMetrics.relativeError([1, 2, 0], reference: [1, 1, 2], epsilon: 0) - 2.0 / 3) < Self.tolerance)
         // The default ε keeps a zero reference finite: 0.5 / 1e-6.
         #expect(abs(ErrorMetrics.relativeError([0.5], reference: [0]) - 0.5 / ErrorMetrics.epsilon) < 1e-3)
         #expect(ErrorMetrics.relativeError([3, -4], reference: [3, -4]) == 0)
@@ -31,7 +32,8 @@ import Testing
         let s = x.withUnsafeBufferPointer { xb in
             qdq.withUnsafeBufferPointer { qb in
                 reference.withUnsafeBufferPointer { rb in
-                    ActivationStatistics(.init(input: xb, quantized: qb, reference: rb, rows: 2, columns: 2), histogramBins: 4)
+                    ActivationStatistics(
+                        .init(input: xb, quantized: qb, reference: rb, rows: 2, columns: 2), histogramBins: 4)
                 }
             }
         }
@@ -56,7 +58,8 @@ import Testing
 
     @Test func weightStatisticsOnATwoByTwoWeight() {
         let s = WeightStatistics(
-            layer: "w", weight: .init(shape: [2, 2], scalars: [1, -1, 3, 1]), dequantized: .init(shape: [2, 2], scalars: [1, -1, 2, 1]))
+            layer: "w", weight: .init(shape: [2, 2], scalars: [1, -1, 3, 1]),
+            dequantized: .init(shape: [2, 2], scalars: [1, -1, 2, 1]))
         #expect(s.minimum == -1 && s.maximum == 3 && s.absMax == 3 && s.mean == 1)
         // Deviations 0, −2, 2, 0: m2 = 2, m4 = 8, kurtosis m4/m2² = 2.
         #expect(abs(s.standardDeviation - 2.0.squareRoot()) < Self.tolerance)
@@ -71,7 +74,9 @@ import Testing
     @Test func outlierShareCountsValuesBeyondThreeSigma() {
         // 99 zeros and one 100: mean 1, m2 = (99·1 + 99²)/100 = 99, 3σ ≈ 29.8: only the 100 lies beyond it.
         let values = [Float](repeating: 0, count: 99) + [100]
-        let s = WeightStatistics(layer: "w", weight: .init(shape: [10, 10], scalars: values), dequantized: .init(shape: [10, 10], scalars: values))
+        let s = WeightStatistics(
+            layer: "w", weight: .init(shape: [10, 10], scalars: values),
+            dequantized: .init(shape: [10, 10], scalars: values))
         #expect(abs(s.outlierShare - 0.01) < Self.tolerance)
         #expect(s.meanSquaredError == 0 && s.sqnrDecibels == .infinity)
     }
@@ -115,6 +120,9 @@ import Testing
         }
         expected /= Double(rows)
         #expect(abs(kl - expected) < 1e-5 * max(1, expected), "KL \(kl) vs \(expected)")
-        #expect(ReferenceDistribution(logits: .init(shape: [rows, vocabulary], scalars: a)).compare(.init(shape: [rows, vocabulary], scalars: a)).klDivergence < 1e-6)
+        #expect(
+            ReferenceDistribution(logits: .init(shape: [rows, vocabulary], scalars: a)).compare(
+                .init(shape: [rows, vocabulary], scalars: a)
+            ).klDivergence < 1e-6)
     }
 }

@@ -19,7 +19,8 @@ import TestSupport
 
     @Test func metricsFollowTheirDefinitionsOnTheTinyModel() throws {
         let (loaded, quantized, _) = try Self.quantized()
-        let result = try QuantizationDebugger.analyze(reference: loaded, quantized: quantized, tokens: Self.tokens, inputSource: "test")
+        let result = try QuantizationDebugger.analyze(
+            reference: loaded, quantized: quantized, tokens: Self.tokens, inputSource: "test")
         let report = result.report
         #expect(report.layers.count == 14)  // 2 blocks × 7 linears; lm_head excluded
         #expect(report.layers.map(\.index) == Array(0..<14))
@@ -49,7 +50,9 @@ import TestSupport
         var configuration = QuantizationDebugger.Configuration()
         configuration.measureSensitivity = false
         let report = try QuantizationDebugger.analyze(
-            reference: loaded, quantized: quantized, tokens: Self.tokens, inputSource: "test", configuration: configuration).report
+            reference: loaded, quantized: quantized, tokens: Self.tokens, inputSource: "test",
+            configuration: configuration
+        ).report
         #expect(report.layers.allSatisfy { $0.ioError == 0 && !$0.inputQuantized && $0.measuredKL == nil })
         #expect(report.sensitivitySeconds == nil && report.sensitivityRankCorrelation == nil)
         #expect(report.layers.allSatisfy { $0.weightError > 0 })
@@ -62,7 +65,9 @@ import TestSupport
         recipe.exclude = ["lm_head", "*.mlp.*", "*.q_proj", "*.k_proj", "*.v_proj", "model.layers.0.*"]
         let loaded = try ModelLoader.load(modelPath)
         let quantized = try ModelQuantization.run(loaded, recipe: recipe)
-        let report = try QuantizationDebugger.analyze(reference: loaded, quantized: quantized, tokens: Self.tokens, inputSource: "t").report
+        let report = try QuantizationDebugger.analyze(
+            reference: loaded, quantized: quantized, tokens: Self.tokens, inputSource: "t"
+        ).report
         let layer = try #require(report.layers.only)
         #expect(layer.name == "model.layers.1.self_attn.o_proj")
         #expect(abs(try #require(layer.measuredKL) - report.outputKL) <= 1e-9 * max(1, report.outputKL))
@@ -73,15 +78,22 @@ import TestSupport
         let input = directory + "/input.txt"
         try "the theme in the text, then the other thing.".write(toFile: input, atomically: true, encoding: .utf8)
         let out = directory + "/debug"
-        let report = try DebugCommand.run(reference: loaded, quantized: quantized, options: .init(inputFile: input, outputDirectory: out))
+        let report = try DebugCommand.run(
+            reference: loaded, quantized: quantized, options: .init(inputFile: input, outputDirectory: out))
         let files = try FileManager.default.contentsOfDirectory(atPath: out)
         #expect(Set(files) == ["index.html", "summary.json", "layers", "plots"])
         let layerFiles = try FileManager.default.contentsOfDirectory(atPath: out + "/layers")
         #expect(layerFiles.filter { $0.hasSuffix(".weight_stats.json") }.count == 14)
-        let stats = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: out + "/layers/model.layers.1.mlp.down_proj.weight_stats.json"))) as? [String: Any]
-        for key in ["min", "max", "mean", "std", "abs_max", "kurtosis", "outlier_share", "channel_min", "channel_max", "quant_mse",
-                    "quant_relative_error", "quant_sqnr_db"] {
+        let stats =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    contentsOf: URL(fileURLWithPath: out + "/layers/model.layers.1.mlp.down_proj.weight_stats.json")))
+            as? [String: Any]
+        for key in [
+            "min", "max", "mean", "std", "abs_max", "kurtosis", "outlier_share", "channel_min", "channel_max",
+            "quant_mse",
+            "quant_relative_error", "quant_sqnr_db",
+        ] {
             #expect(stats?[key] != nil, "weight_stats.json lacks \(key)")
         }
         let plots = try FileManager.default.contentsOfDirectory(atPath: out + "/plots")
@@ -89,7 +101,10 @@ import TestSupport
         #expect(plots.contains("summary_ref-output-error.svg"))
         #expect(report.inputSource == input)
         // Writing again without overwrite fails and leaves the folder alone; no temporary folder is left.
-        #expect(throws: PipelineError.self) { try DebugReportFolder.write(.init(report: report, weights: [:], weightHistograms: [:], activations: [:]), to: out) }
+        #expect(throws: PipelineError.self) {
+            try DebugReportFolder.write(
+                .init(report: report, weights: [:], weightHistograms: [:], activations: [:]), to: out)
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }.isEmpty)
     }
 

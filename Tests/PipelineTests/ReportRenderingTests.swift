@@ -10,7 +10,8 @@ enum HeadlessBrowser {
     static var chromium: String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
-            for name in ["chromium", "chromium-browser"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+            for name in ["chromium", "chromium-browser"]
+            where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
                 return "\(directory)/\(name)"
             }
         }
@@ -41,27 +42,37 @@ enum HeadlessBrowser {
     }
 }
 
-@Suite(.enabled(if: HeadlessBrowser.chromium != nil, "chromium is not installed (scripts/install-deps.sh installs it)"), .serialized)
+@Suite(
+    .enabled(if: HeadlessBrowser.chromium != nil, "chromium is not installed (scripts/install-deps.sh installs it)"),
+    .serialized)
 struct ReportRenderingTests {
     static func report() throws -> (page: String, directory: String) {
         let (loaded, quantized, directory) = try QuantizationDebuggerTests.quantized()
         let out = directory + "/debug"
-        _ = try DebugCommand.run(reference: loaded, quantized: quantized, options: .init(inputFile: nil, outputDirectory: out))
+        _ = try DebugCommand.run(
+            reference: loaded, quantized: quantized, options: .init(inputFile: nil, outputDirectory: out))
         return ("file://" + out + "/index.html", directory)
     }
 
     static func chromiumArguments(_ directory: String) -> [String] {
-        ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(directory)/chromium-profile"]
+        [
+            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--user-data-dir=\(directory)/chromium-profile",
+        ]
     }
 
     @Test func screenshotIsNotBlank() throws {
         let (page, directory) = try Self.report()
         let png = directory + "/report.png"
-        _ = try HeadlessBrowser.run(HeadlessBrowser.chromium!, Self.chromiumArguments(directory) + ["--screenshot=\(png)", "--window-size=1280,1400", page])
+        _ = try HeadlessBrowser.run(
+            HeadlessBrowser.chromium!,
+            Self.chromiumArguments(directory) + ["--screenshot=\(png)", "--window-size=1280,1400", page])
         #expect(FileManager.default.fileExists(atPath: png), "chromium wrote no screenshot")
-        let script = try #require(Bundle.module.url(forResource: "png_stats", withExtension: "py", subdirectory: "Fixtures"))
+        let script = try #require(
+            Bundle.module.url(forResource: "png_stats", withExtension: "py", subdirectory: "Fixtures"))
         let json = try HeadlessBrowser.run("/usr/bin/env", ["python3", script.path, png])
-        let stats = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "png_stats.py printed \(json)")
+        let stats = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], "png_stats.py printed \(json)")
         #expect(stats["width"] as? Int == 1280)
         // A blank page is one color; the report has text, axes and colored bars.
         let colors = try #require(stats["distinct_colors"] as? Int)
@@ -72,16 +83,23 @@ struct ReportRenderingTests {
 
     @Test func renderedPageHoldsTheChartsAndTables() throws {
         let (page, directory) = try Self.report()
-        let dom = try HeadlessBrowser.run(HeadlessBrowser.chromium!, Self.chromiumArguments(directory) + ["--dump-dom", page])
-        for id in ["chart-ref-output-error", "chart-io-error", "chart-ref-input-error", "chart-weight-error", "chart-measured-kl",
-                   "layer-table", "sensitivity-table", "findings"] {
+        let dom = try HeadlessBrowser.run(
+            HeadlessBrowser.chromium!, Self.chromiumArguments(directory) + ["--dump-dom", page])
+        for id in [
+            "chart-ref-output-error", "chart-io-error", "chart-ref-input-error", "chart-weight-error",
+            "chart-measured-kl",
+            "layer-table", "sensitivity-table", "findings",
+        ] {
             #expect(dom.contains("id=\"\(id)\""), "rendered page lacks #\(id)")
         }
         // 7 summary charts + 4 plots for each of the 14 layers.
         let svgCount = dom.components(separatedBy: "<svg").count - 1
         #expect(svgCount == 7 + 14 * 4, "\(svgCount) <svg> elements")
         // One bar per layer in each summary chart.
-        let chart = try #require(dom.components(separatedBy: "id=\"chart-ref-output-error\"").dropFirst().first?.components(separatedBy: "</svg>").first)
+        let chart = try #require(
+            dom.components(separatedBy: "id=\"chart-ref-output-error\"").dropFirst().first?.components(
+                separatedBy: "</svg>"
+            ).first)
         #expect(chart.components(separatedBy: "<title>").count - 1 == 14)
     }
 }

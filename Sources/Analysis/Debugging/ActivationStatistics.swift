@@ -14,10 +14,16 @@ public struct ActivationStatistics: Codable, Sendable, Equatable {
         public var rows: Int
         public var columns: Int
 
-        public init(input: UnsafeBufferPointer<Float>, quantized: UnsafeBufferPointer<Float>, reference: UnsafeBufferPointer<Float>,
-                    rows: Int, columns: Int) {
-            precondition(input.count == rows * columns && quantized.count == input.count && reference.count == input.count)
-            (self.input, self.quantized, self.reference, self.rows, self.columns) = (input, quantized, reference, rows, columns)
+        public init(
+            input: UnsafeBufferPointer<Float>, quantized: UnsafeBufferPointer<Float>,
+            reference: UnsafeBufferPointer<Float>,
+            rows: Int, columns: Int
+        ) {
+            precondition(
+                input.count == rows * columns && quantized.count == input.count && reference.count == input.count)
+            (self.input, self.quantized, self.reference, self.rows, self.columns) = (
+                input, quantized, reference, rows, columns
+            )
         }
     }
 

@@ -35,9 +35,12 @@ public struct DebugReport: Codable, Sendable, Equatable {
         public var measuredKL: Double?
 
         public init(
-            name: String, index: Int, inputQuantized: Bool, ioError: Double, referenceInputError: Double, referenceOutputError: Double,
-            weightError: Double, sqnrDecibels: Double, weightSQNRDecibels: Double, rangeParameter: Double, referenceAbsMax: Double,
-            referenceAbsMean: Double, channelPeakRatio: Double, topChannels: [Int], cheapSensitivity: Double, measuredKL: Double?
+            name: String, index: Int, inputQuantized: Bool, ioError: Double, referenceInputError: Double,
+            referenceOutputError: Double,
+            weightError: Double, sqnrDecibels: Double, weightSQNRDecibels: Double, rangeParameter: Double,
+            referenceAbsMax: Double,
+            referenceAbsMean: Double, channelPeakRatio: Double, topChannels: [Int], cheapSensitivity: Double,
+            measuredKL: Double?
         ) {
             self.name = name
             self.index = index
@@ -105,8 +108,11 @@ public struct DebugReport: Codable, Sendable, Equatable {
         case sensitivityRankCorrelation = "sensitivity_spearman"
     }
 
-    public init(model: String, recipe: String, inputSource: String, inputTokens: Int, outputKL: Double, outputTop1Agreement: Double,
-                layers: [Layer]) {
+    public init(
+        model: String, recipe: String, inputSource: String, inputTokens: Int, outputKL: Double,
+        outputTop1Agreement: Double,
+        layers: [Layer]
+    ) {
         self.model = model
         self.recipe = recipe
         self.inputSource = inputSource
@@ -122,7 +128,9 @@ public struct DebugReport: Codable, Sendable, Equatable {
     /// Recomputes `sensitivityRankCorrelation` from the layers that have a measured KL.
     public mutating func updateRankCorrelation() {
         let measured = layers.filter { $0.measuredKL != nil }
-        sensitivityRankCorrelation = measured.count < 2 ? nil
+        sensitivityRankCorrelation =
+            measured.count < 2
+            ? nil
             : RankCorrelation.spearman(measured.map(\.cheapSensitivity), measured.map { $0.measuredKL! })
     }
 
@@ -131,7 +139,8 @@ public struct DebugReport: Codable, Sendable, Equatable {
     public var ranking: [Layer] {
         let measured = layers.contains { $0.measuredKL != nil }
         return layers.sorted { a, b in
-            let (x, y) = measured ? (a.measuredKL ?? -1, b.measuredKL ?? -1) : (a.referenceOutputError, b.referenceOutputError)
+            let (x, y) =
+                measured ? (a.measuredKL ?? -1, b.measuredKL ?? -1) : (a.referenceOutputError, b.referenceOutputError)
             return x != y ? x > y : a.index < b.index
         }
     }

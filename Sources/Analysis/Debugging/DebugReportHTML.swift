@@ -9,15 +9,28 @@ public enum DebugReportHTML {
     /// The summary metrics charted over all layers, most telling first: (chart id, title, log scale, value). The
     /// measured KL and the input range come first because Quark's relative errors are dominated by elements whose
     /// reference is near zero (SwiGLU outputs), which every layer has.
-    public static let summaryMetrics: [(id: String, title: String, logScale: Bool, value: @Sendable (DebugReport.Layer) -> Double)] = [
-        ("chart-measured-kl", "measured sensitivity: KL of final logits with only this layer quantized", true, { $0.measuredKL ?? .nan }),
-        ("chart-range-parm", "cheap sensitivity: input range (max − min) / mean|x_ref|", true, { $0.cheapSensitivity }),
-        ("chart-sqnr", "SQNR of QDQ(x) against x_ref (dB)", false, { $0.sqnrDecibels }),
-        ("chart-ref-output-error", "ref output error: mean(|QDQ(x) − x_ref| / (|x_ref| + ε))", false, { $0.referenceOutputError }),
-        ("chart-io-error", "io quantization error: mean(|QDQ(x) − x| / (|x| + ε))", false, { $0.ioError }),
-        ("chart-ref-input-error", "ref input error: mean(|x − x_ref| / (|x_ref| + ε))", false, { $0.referenceInputError }),
-        ("chart-weight-error", "weight error: mean(|QDQ(W) − W| / (|W| + ε))", false, { $0.weightError }),
-    ]
+    public static let summaryMetrics:
+        [(id: String, title: String, logScale: Bool, value: @Sendable (DebugReport.Layer) -> Double)] = [
+            (
+                "chart-measured-kl", "measured sensitivity: KL of final logits with only this layer quantized", true,
+                { $0.measuredKL ?? .nan }
+            ),
+            (
+                "chart-range-parm", "cheap sensitivity: input range (max − min) / mean|x_ref|", true,
+                { $0.cheapSensitivity }
+            ),
+            ("chart-sqnr", "SQNR of QDQ(x) against x_ref (dB)", false, { $0.sqnrDecibels }),
+            (
+                "chart-ref-output-error", "ref output error: mean(|QDQ(x) − x_ref| / (|x_ref| + ε))", false,
+                { $0.referenceOutputError }
+            ),
+            ("chart-io-error", "io quantization error: mean(|QDQ(x) − x| / (|x| + ε))", false, { $0.ioError }),
+            (
+                "chart-ref-input-error", "ref input error: mean(|x − x_ref| / (|x_ref| + ε))", false,
+                { $0.referenceInputError }
+            ),
+            ("chart-weight-error", "weight error: mean(|QDQ(W) − W| / (|W| + ε))", false, { $0.weightError }),
+        ]
 
     /// The page. `plots` holds each layer's SVG charts by layer name, shown when its row is opened.
     public static func render(_ report: DebugReport, plots: [String: [String]]) -> String {
@@ -46,13 +59,16 @@ public enum DebugReportHTML {
 
             """
         html += findings(report, ranking: ranking)
-        html += "<h2>Summary over all layers (model order; red: the \(highlightedLayerCount) most harmful)</h2>\n<div class=\"charts\" id=\"summary-charts\">\n"
+        html +=
+            "<h2>Summary over all layers (model order; red: the \(highlightedLayerCount) most harmful)</h2>\n<div class=\"charts\" id=\"summary-charts\">\n"
         let labels = report.layers.map(\.name)
         for metric in summaryMetrics {
             let values = report.layers.map(metric.value)
             guard values.contains(where: \.isFinite) else { continue }
-            html += SVGChart.bars(id: metric.id, title: metric.title, labels: labels, values: values, highlight: highlight,
-                                  logScale: metric.logScale) + "\n"
+            html +=
+                SVGChart.bars(
+                    id: metric.id, title: metric.title, labels: labels, values: values, highlight: highlight,
+                    logScale: metric.logScale) + "\n"
         }
         html += "</div>\n"
         html += layerTable(report, highlight: worst, plots: plots)
@@ -69,16 +85,22 @@ public enum DebugReportHTML {
         for layer in ranking.prefix(3) {
             var line = "<li><b>\(e(layer.name))</b>: "
             if let kl = layer.measuredKL, measured {
-                line += "quantized alone it adds KL \(f(kl, "%.4f")) (\(f(totalKL > 0 ? kl / totalKL * 100 : 0, "%.0f"))% of the sum over single layers); "
+                line +=
+                    "quantized alone it adds KL \(f(kl, "%.4f")) (\(f(totalKL > 0 ? kl / totalKL * 100 : 0, "%.0f"))% of the sum over single layers); "
             }
-            line += "ref output error \(f(layer.referenceOutputError, "%.3f")), SQNR \(f(layer.sqnrDecibels, "%.1f")) dB. "
-            line += "Its float input spans \(f(layer.rangeParameter, "%.0f"))× its mean magnitude (median layer \(f(medianRange, "%.0f"))×; "
+            line +=
+                "ref output error \(f(layer.referenceOutputError, "%.3f")), SQNR \(f(layer.sqnrDecibels, "%.1f")) dB. "
+            line +=
+                "Its float input spans \(f(layer.rangeParameter, "%.0f"))× its mean magnitude (median layer \(f(medianRange, "%.0f"))×; "
             line += "abs-max \(f(layer.referenceAbsMax, "%.3g")) vs abs-mean \(f(layer.referenceAbsMean, "%.3g")))"
-            line += ", and channel \(layer.topChannels.first.map(String.init) ?? "–") stands \(f(layer.channelPeakRatio, "%.0f"))× above the median channel"
+            line +=
+                ", and channel \(layer.topChannels.first.map(String.init) ?? "–") stands \(f(layer.channelPeakRatio, "%.0f"))× above the median channel"
             line += " (top channels \(layer.topChannels.map(String.init).joined(separator: ", "))). "
             if layer.inputQuantized && layer.rangeParameter > 2 * medianRange {
-                line += "A per-tensor input grid must span these outliers, so typical values get few levels: try per-token "
-                line += "dynamic inputs (w8a8-int8-dynamic), SmoothQuant-style channel scaling, or keep this layer's input in float."
+                line +=
+                    "A per-tensor input grid must span these outliers, so typical values get few levels: try per-token "
+                line +=
+                    "dynamic inputs (w8a8-int8-dynamic), SmoothQuant-style channel scaling, or keep this layer's input in float."
             } else if layer.weightError > 2 * median(report.layers.map(\.weightError)) {
                 line += "The weight error is high: try per-channel or grouped weight scales for this layer."
             } else if layer.referenceInputError > layer.ioError {
@@ -104,16 +126,19 @@ public enum DebugReportHTML {
     ]
 
     static func layerTable(_ report: DebugReport, highlight: Set<Int>, plots: [String: [String]]) -> String {
-        var html = "<h2>Layers (click a header to sort, a name to see its plots)</h2>\n<table id=\"layer-table\" class=\"sortable\"><thead><tr><th>layer</th>"
+        var html =
+            "<h2>Layers (click a header to sort, a name to see its plots)</h2>\n<table id=\"layer-table\" class=\"sortable\"><thead><tr><th>layer</th>"
         for column in columns { html += "<th>\(e(column.title))</th>" }
         html += "</tr></thead><tbody>\n"
         for layer in report.layers {
             html += highlight.contains(layer.index) ? "<tr class=\"hot\">" : "<tr>"
-            html += "<td data-v=\"\(e(layer.name))\"><details id=\"layer-\(e(layer.name))\"><summary>\(e(layer.name))</summary>"
+            html +=
+                "<td data-v=\"\(e(layer.name))\"><details id=\"layer-\(e(layer.name))\"><summary>\(e(layer.name))</summary>"
             html += (plots[layer.name] ?? []).joined(separator: "\n") + "</details></td>"
             for column in columns {
                 let value = column.value(layer)
-                html += "<td data-v=\"\(value.isFinite ? String(value) : (value.isNaN ? "" : (value > 0 ? "1e308" : "-1e308")))\">\(f(value, column.format))</td>"
+                html +=
+                    "<td data-v=\"\(value.isFinite ? String(value) : (value.isNaN ? "" : (value > 0 ? "1e308" : "-1e308")))\">\(f(value, column.format))</td>"
             }
             html += "</tr>\n"
         }
@@ -126,16 +151,20 @@ public enum DebugReportHTML {
         for (i, layer) in report.layers.enumerated() { cheapRank[layer.index] = Int(cheapRanks[i].rounded(.down)) }
         var html = "<h2>Sensitivity ranking</h2>\n<p id=\"sensitivity-agreement\">"
         if let rho = report.sensitivityRankCorrelation {
-            html += "Spearman rank correlation between the cheap statistic (input range_parm) and the measured KL: <b>ρ = \(f(rho, "%.3f"))</b> over \(report.layers.count) layers"
+            html +=
+                "Spearman rank correlation between the cheap statistic (input range_parm) and the measured KL: <b>ρ = \(f(rho, "%.3f"))</b> over \(report.layers.count) layers"
             if let seconds = report.sensitivitySeconds { html += " (measured in \(f(seconds, "%.0f")) s)" }
             html += ".</p>\n"
         } else {
             html += "Measured sensitivity was not run; the ranking is by ref output error.</p>\n"
         }
-        html += "<table id=\"sensitivity-table\" class=\"sortable\"><thead><tr><th>layer</th><th>measured rank</th><th>measured KL</th><th>cheap rank</th><th>range_parm</th></tr></thead><tbody>\n"
+        html +=
+            "<table id=\"sensitivity-table\" class=\"sortable\"><thead><tr><th>layer</th><th>measured rank</th><th>measured KL</th><th>cheap rank</th><th>range_parm</th></tr></thead><tbody>\n"
         for (rank, layer) in ranking.enumerated() {
-            html += "<tr><td data-v=\"\(e(layer.name))\"><a href=\"#layer-\(e(layer.name))\">\(e(layer.name))</a></td><td data-v=\"\(rank + 1)\">\(rank + 1)</td>"
-            html += "<td data-v=\"\(layer.measuredKL.map { String($0) } ?? "")\">\(f(layer.measuredKL ?? .nan, "%.5f"))</td>"
+            html +=
+                "<tr><td data-v=\"\(e(layer.name))\"><a href=\"#layer-\(e(layer.name))\">\(e(layer.name))</a></td><td data-v=\"\(rank + 1)\">\(rank + 1)</td>"
+            html +=
+                "<td data-v=\"\(layer.measuredKL.map { String($0) } ?? "")\">\(f(layer.measuredKL ?? .nan, "%.5f"))</td>"
             html += "<td data-v=\"\(cheapRank[layer.index] ?? 0)\">\(cheapRank[layer.index] ?? 0)</td>"
             html += "<td data-v=\"\(layer.cheapSensitivity)\">\(f(layer.cheapSensitivity, "%.1f"))</td></tr>\n"
         }

@@ -22,7 +22,9 @@ public enum ErrorMetrics {
     }
 
     /// mean((value − reference)²); 0 for empty buffers.
-    public static func meanSquaredError(_ value: UnsafeBufferPointer<Float>, reference: UnsafeBufferPointer<Float>) -> Double {
+    public static func meanSquaredError(_ value: UnsafeBufferPointer<Float>, reference: UnsafeBufferPointer<Float>)
+        -> Double
+    {
         precondition(value.count == reference.count)
         guard !value.isEmpty else { return 0 }
         var total = 0.0
@@ -35,7 +37,9 @@ public enum ErrorMetrics {
 
     /// Signal-to-quantization-noise ratio 10·log10(Σ reference² / Σ (value − reference)²) in dB; +∞ when the
     /// two are equal (no noise), −∞ when the reference is all zero but the value is not.
-    public static func sqnrDecibels(_ value: UnsafeBufferPointer<Float>, reference: UnsafeBufferPointer<Float>) -> Double {
+    public static func sqnrDecibels(_ value: UnsafeBufferPointer<Float>, reference: UnsafeBufferPointer<Float>)
+        -> Double
+    {
         precondition(value.count == reference.count)
         var signal = 0.0, noise = 0.0
         for i in 0..<value.count {
@@ -51,7 +55,9 @@ public enum ErrorMetrics {
 
     /// Array conveniences for the three measures above.
     public static func relativeError(_ value: [Float], reference: [Float], epsilon: Double = epsilon) -> Double {
-        value.withUnsafeBufferPointer { v in reference.withUnsafeBufferPointer { relativeError(v, reference: $0, epsilon: epsilon) } }
+        value.withUnsafeBufferPointer { v in
+            reference.withUnsafeBufferPointer { relativeError(v, reference: $0, epsilon: epsilon) }
+        }
     }
 
     public static func meanSquaredError(_ value: [Float], reference: [Float]) -> Double {

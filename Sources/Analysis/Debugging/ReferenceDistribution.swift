@@ -34,7 +34,8 @@ public struct ReferenceDistribution: Sendable {
                     while i + 16 <= V {
                         let logP = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD16<Float>.self) - logZ
                         let probability = Activation.exp(logP)
-                        UnsafeMutableRawPointer(p.baseAddress! + r * V + i).storeBytes(of: probability, as: SIMD16<Float>.self)
+                        UnsafeMutableRawPointer(p.baseAddress! + r * V + i).storeBytes(
+                            of: probability, as: SIMD16<Float>.self)
                         entropy += Double((probability * logP).sum())
                         total += Double(probability.sum())
                         i += 16
@@ -70,7 +71,9 @@ public struct ReferenceDistribution: Sendable {
             probabilities.withUnsafeBufferPointer { p in
                 kl.withUnsafeMutableBufferPointer { k in
                     agrees.withUnsafeMutableBufferPointer { a in
-                        nonisolated(unsafe) let (xp, pp, kp, ap) = (x.baseAddress!, p.baseAddress!, k.baseAddress!, a.baseAddress!)
+                        nonisolated(unsafe) let (xp, pp, kp, ap) = (
+                            x.baseAddress!, p.baseAddress!, k.baseAddress!, a.baseAddress!
+                        )
                         Parallel.forEachChunk(count: rows, minimumPerChunk: 8) { chunk in
                             for r in chunk {
                                 let row = xp + r * V, probability = pp + r * V
@@ -93,7 +96,9 @@ public struct ReferenceDistribution: Sendable {
         var i = 0
         var total = 0.0
         while i + 16 <= count {
-            sum += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            sum +=
+                UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
             i += 16
             // Flush to double now and then: a single float accumulator over 49k terms loses digits.
             if i % 1024 == 0 {

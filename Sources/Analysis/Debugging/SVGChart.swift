@@ -23,25 +23,32 @@ public enum SVGChart {
     /// `highlight` indices are drawn in a warning color.
     /// With `logScale`, bars rise to log10(value) from the smallest positive value (for positive measures that span
     /// decades, such as range_parm and KL); values ≤ 0 are then drawn as missing.
-    public static func bars(id: String, title: String, labels: [String], values: [Double], highlight: Set<Int> = [],
-                            valueFormat: String = "%.3g", logScale: Bool = false) -> String {
+    public static func bars(
+        id: String, title: String, labels: [String], values: [Double], highlight: Set<Int> = [],
+        valueFormat: String = "%.3g", logScale: Bool = false
+    ) -> String {
         precondition(labels.count == values.count)
         let plotted = logScale ? values.map { $0 > 0 ? log10($0) : .nan } : values
         let finite = plotted.filter(\.isFinite)
         let low = logScale ? (finite.min() ?? 0) - 0.1 : min(0, finite.min() ?? 0)
         let high = max(finite.max() ?? 1, low + 1e-12)
         var body = frame(id: id, title: title + (logScale ? " (log scale)" : ""))
-        body += logScale
-            ? axisLabels(low: pow(10, low), high: pow(10, high), format: valueFormat, xLabel: "layers in model order (\(values.count))")
+        body +=
+            logScale
+            ? axisLabels(
+                low: pow(10, low), high: pow(10, high), format: valueFormat,
+                xLabel: "layers in model order (\(values.count))")
             : axisLabels(low: low, high: high, format: valueFormat, xLabel: "layers in model order (\(values.count))")
         let step = plotWidth / Double(max(values.count, 1))
         let zeroY = y(logScale ? low : 0, low: low, high: high)
         for (i, value) in values.enumerated() where plotted[i].isFinite {
             let top = y(plotted[i], low: low, high: high)
             let color = highlight.contains(i) ? "#d62728" : "#1f77b4"
-            body += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%@\"><title>%@: %@</title></rect>",
-                           left + Double(i) * step, min(top, zeroY), max(step * 0.85, 0.5), abs(zeroY - top), color,
-                           escape(labels[i]), String(format: valueFormat, value))
+            body += String(
+                format:
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%@\"><title>%@: %@</title></rect>",
+                left + Double(i) * step, min(top, zeroY), max(step * 0.85, 0.5), abs(zeroY - top), color,
+                escape(labels[i]), String(format: valueFormat, value))
         }
         return body + "</svg>"
     }
@@ -54,9 +61,12 @@ public enum SVGChart {
         var body = frame(id: id, title: title)
         body += String(format: "<text x=\"4\" y=\"%.0f\" font-size=\"10\">%d</text>", top + 8, maxCount)
         body += String(format: "<text x=\"4\" y=\"%.0f\" font-size=\"10\">count (log)</text>", top + plotHeight / 2)
-        body += String(format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\">%.3g</text>", left, height - bottom + 14, first.histogram.lower)
-        body += String(format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>",
-                       width - right, height - bottom + 14, first.histogram.upper)
+        body += String(
+            format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\">%.3g</text>", left, height - bottom + 14,
+            first.histogram.lower)
+        body += String(
+            format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>",
+            width - right, height - bottom + 14, first.histogram.upper)
         for (k, s) in series.enumerated() {
             let counts = s.histogram.counts
             let step = plotWidth / Double(max(counts.count, 1))
@@ -67,8 +77,9 @@ public enum SVGChart {
             }
             path += String(format: "V%.1f", top + plotHeight)
             body += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.2\"/>"
-            body += String(format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" fill=\"%@\">%@</text>",
-                           width - right - 160, top + 12 + Double(k) * 12, s.color, escape(s.label))
+            body += String(
+                format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" fill=\"%@\">%@</text>",
+                width - right - 160, top + 12 + Double(k) * 12, s.color, escape(s.label))
         }
         return body + "</svg>"
     }
@@ -81,26 +92,39 @@ public enum SVGChart {
         let step = plotWidth / Double(max(values.count, 1))
         var path = ""
         for (i, value) in values.enumerated() {
-            path += "M\(coordinate(left + (Double(i) + 0.5) * step)) \(coordinate(top + plotHeight))V\(coordinate(y(Double(value), low: 0, high: high)))"
+            path +=
+                "M\(coordinate(left + (Double(i) + 0.5) * step)) \(coordinate(top + plotHeight))V\(coordinate(y(Double(value), low: 0, high: high)))"
         }
         body += "<path d=\"\(path)\" stroke=\"#1f77b4\" stroke-width=\"\(max(0.6, min(step * 0.8, 3)))\"/>"
         return body + "</svg>"
     }
 
     static func frame(id: String, title: String) -> String {
-        String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"%@\" class=\"chart\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">",
-               escape(id), width, height, width, height)
+        String(
+            format:
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"%@\" class=\"chart\" font-family=\"sans-serif\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">",
+            escape(id), width, height, width, height)
             + "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
-            + String(format: "<text x=\"%.0f\" y=\"16\" font-size=\"13\" font-weight=\"bold\">%@</text>", left, escape(title))
-            + String(format: "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>", left, top, plotWidth, plotHeight)
+            + String(
+                format: "<text x=\"%.0f\" y=\"16\" font-size=\"13\" font-weight=\"bold\">%@</text>", left, escape(title)
+            )
+            + String(
+                format: "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>",
+                left, top, plotWidth, plotHeight)
     }
 
     static func axisLabels(low: Double, high: Double, format: String, xLabel: String) -> String {
-        String(format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"end\">%@</text>", left - 4, top + 8, String(format: format, high))
-            + String(format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"end\">%@</text>", left - 4, top + plotHeight,
-                     String(format: format, low))
-            + String(format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"middle\">%@</text>", left + plotWidth / 2,
-                     height - 10, escape(xLabel))
+        String(
+            format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"end\">%@</text>", left - 4, top + 8,
+            String(format: format, high))
+            + String(
+                format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"end\">%@</text>", left - 4,
+                top + plotHeight,
+                String(format: format, low))
+            + String(
+                format: "<text x=\"%.0f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"middle\">%@</text>",
+                left + plotWidth / 2,
+                height - 10, escape(xLabel))
     }
 
     /// A coordinate with one decimal, without `String(format:)` (slow on Linux, and paths have thousands of them).

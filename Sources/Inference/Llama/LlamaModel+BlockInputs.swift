@@ -31,7 +31,8 @@ extension LlamaModel {
     /// prefill from position 0 (as `blockInputs(tokens:)` returns it). The result equals the full forward pass when
     /// blocks before `start` are unchanged.
     public func forward(
-        blockInput: [Float], fromBlock start: Int, logits selection: LogitsSelection = .all, hooks: (any ForwardHooks)? = nil
+        blockInput: [Float], fromBlock start: Int, logits selection: LogitsSelection = .all,
+        hooks: (any ForwardHooks)? = nil
     ) throws(ModelError) -> Tensor {
         let c = configuration
         guard blocks.indices.contains(start) else { throw .invalidInput("block \(start) outside 0..<\(blocks.count)") }
@@ -39,7 +40,9 @@ extension LlamaModel {
             throw .invalidInput("block input of \(blockInput.count) values is not [T, \(c.hiddenSize)]")
         }
         let T = blockInput.count / c.hiddenSize
-        guard T <= c.maxPositionEmbeddings else { throw .invalidInput("\(T) positions exceed the model's context of \(c.maxPositionEmbeddings)") }
+        guard T <= c.maxPositionEmbeddings else {
+            throw .invalidInput("\(T) positions exceed the model's context of \(c.maxPositionEmbeddings)")
+        }
         var cache = makeCache(capacity: T)
         cache.reserve(T)
         var x = blockInput

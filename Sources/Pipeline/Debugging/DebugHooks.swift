@@ -11,7 +11,10 @@ final class DebugHooks: PointHooks {
     private(set) var statistics: [String: ActivationStatistics] = [:]
     private let progress: (Int) -> Void
 
-    init(quantizer: ActivationQuantizer, references: ReferenceCaptureHooks, histogramBins: Int?, progress: @escaping (Int) -> Void) {
+    init(
+        quantizer: ActivationQuantizer, references: ReferenceCaptureHooks, histogramBins: Int?,
+        progress: @escaping (Int) -> Void
+    ) {
         self.quantizer = quantizer
         self.references = references
         self.histogramBins = histogramBins
@@ -29,7 +32,8 @@ final class DebugHooks: PointHooks {
         input.withUnsafeBufferPointer { x in
             reference.withUnsafeBufferPointer { r in
                 let buffers = ActivationStatistics.Buffers(
-                    input: x, quantized: UnsafeBufferPointer(start: data, count: count), reference: r, rows: rows, columns: columns)
+                    input: x, quantized: UnsafeBufferPointer(start: data, count: count), reference: r, rows: rows,
+                    columns: columns)
                 statistics[point.layer] = ActivationStatistics(buffers, histogramBins: histogramBins)
             }
         }

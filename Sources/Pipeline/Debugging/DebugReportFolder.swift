@@ -8,13 +8,17 @@ import ModelFormats
 public enum DebugReportFolder {
     /// Writes `result` to `directory`.
     /// - Throws: `PipelineError.invalidArgument` when `directory` exists and `overwrite` is false; file errors.
-    public static func write(_ result: QuantizationDebugger.Result, to directory: String, overwrite: Bool = false) throws {
+    public static func write(_ result: QuantizationDebugger.Result, to directory: String, overwrite: Bool = false)
+        throws
+    {
         let manager = FileManager.default
         if manager.fileExists(atPath: directory) && !overwrite {
             throw PipelineError.invalidArgument("\(directory) already exists; remove it or pass --overwrite")
         }
         let parent = (directory as NSString).deletingLastPathComponent
-        let temporary = (parent.isEmpty ? "." : parent) + "/.\((directory as NSString).lastPathComponent).tmp-\(UUID().uuidString.prefix(8))"
+        let temporary =
+            (parent.isEmpty ? "." : parent)
+            + "/.\((directory as NSString).lastPathComponent).tmp-\(UUID().uuidString.prefix(8))"
         try manager.createDirectory(atPath: temporary + "/layers", withIntermediateDirectories: true)
         try manager.createDirectory(atPath: temporary + "/plots", withIntermediateDirectories: true)
         do {
@@ -30,7 +34,8 @@ public enum DebugReportFolder {
     static func writeContents(_ result: QuantizationDebugger.Result, into directory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try write(try encoder.encode(result.report), to: directory + "/summary.json")
         var plots: [String: [String]] = [:]
         for layer in result.report.layers {
@@ -42,7 +47,8 @@ public enum DebugReportFolder {
                 try write(try encoder.encode(activation), to: "\(directory)/layers/\(name).activation_stats.json")
             }
             guard let histogram = result.weightHistograms[name] else { continue }
-            let rendered = LayerPlots.render(layer: name, weightHistogram: histogram, activation: result.activations[name])
+            let rendered = LayerPlots.render(
+                layer: name, weightHistogram: histogram, activation: result.activations[name])
             for plot in rendered { try write(Data(plot.svg.utf8), to: "\(directory)/plots/\(name).\(plot.suffix).svg") }
             plots[name] = rendered.map(\.svg)
         }
@@ -52,8 +58,11 @@ public enum DebugReportFolder {
         for metric in DebugReportHTML.summaryMetrics {
             let values = result.report.layers.map(metric.value)
             guard values.contains(where: \.isFinite) else { continue }
-            let svg = SVGChart.bars(id: metric.id, title: metric.title, labels: labels, values: values, logScale: metric.logScale)
-            try write(Data(svg.utf8), to: "\(directory)/plots/summary_\(metric.id.replacingOccurrences(of: "chart-", with: "")).svg")
+            let svg = SVGChart.bars(
+                id: metric.id, title: metric.title, labels: labels, values: values, logScale: metric.logScale)
+            try write(
+                Data(svg.utf8),
+                to: "\(directory)/plots/summary_\(metric.id.replacingOccurrences(of: "chart-", with: "")).svg")
         }
     }
 

@@ -14,11 +14,14 @@ enum LayerSensitivity {
         layers: [QuantizationPlan.LayerPlan], reference: LlamaModel, quantized: QuantizedModel, tokens: [Int],
         distribution: ReferenceDistribution, progress: (Int, Int) -> Void
     ) throws -> [String: Double] {
-        let quantizedWeights = Dictionary(uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0.weight) })
+        let quantizedWeights = Dictionary(
+            uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0.weight) })
         var blockOf: [String: Int] = [:]
         for (index, block) in reference.blocks.enumerated() {
-            for linear in [block.queryProjection, block.keyProjection, block.valueProjection, block.outputProjection,
-                           block.gateProjection, block.upProjection, block.downProjection] {
+            for linear in [
+                block.queryProjection, block.keyProjection, block.valueProjection, block.outputProjection,
+                block.gateProjection, block.upProjection, block.downProjection,
+            ] {
                 blockOf[linear.name] = index
             }
         }

@@ -36,8 +36,10 @@ public enum QuantizationDebugger {
         public var weightHistograms: [String: Histogram]
         public var activations: [String: ActivationStatistics]
 
-        public init(report: DebugReport, weights: [String: WeightStatistics], weightHistograms: [String: Histogram],
-                    activations: [String: ActivationStatistics]) {
+        public init(
+            report: DebugReport, weights: [String: WeightStatistics], weightHistograms: [String: Histogram],
+            activations: [String: ActivationStatistics]
+        ) {
             self.report = report
             self.weights = weights
             self.weightHistograms = weightHistograms
@@ -76,12 +78,16 @@ public enum QuantizationDebugger {
         let output = distribution.compare(logits)
 
         let floatWeights = Dictionary(uniqueKeysWithValues: reference.model.linearLayers.map { ($0.name, $0.weight) })
-        let quantizedWeights = Dictionary(uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0.weight) })
+        let quantizedWeights = Dictionary(
+            uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0.weight) })
         let weights = weightStatistics(layers.map(\.name), float: floatWeights, quantized: quantizedWeights)
         var histograms: [String: Histogram] = [:]
-        for layer in layers { histograms[layer.name] = Histogram(floatWeights[layer.name]!.scalars, binCount: configuration.histogramBins) }
+        for layer in layers {
+            histograms[layer.name] = Histogram(floatWeights[layer.name]!.scalars, binCount: configuration.histogramBins)
+        }
 
-        let indices = Dictionary(uniqueKeysWithValues: quantized.loaded.model.linearLayers.enumerated().map { ($1.name, $0) })
+        let indices = Dictionary(
+            uniqueKeysWithValues: quantized.loaded.model.linearLayers.enumerated().map { ($1.name, $0) })
         let entries = layers.map { plan -> DebugReport.Layer in
             let a = hooks.statistics[plan.name]!, w = weights[plan.name]!
             let weightRange = w.standardDeviation > 0 ? (w.maximum - w.minimum) / w.standardDeviation : 0
@@ -89,19 +95,22 @@ public enum QuantizationDebugger {
                 name: plan.name, index: indices[plan.name]!, inputQuantized: plan.input != nil, ioError: a.ioError,
                 referenceInputError: a.referenceInputError, referenceOutputError: a.referenceOutputError,
                 weightError: w.relativeError, sqnrDecibels: a.sqnrDecibels, weightSQNRDecibels: w.sqnrDecibels,
-                rangeParameter: a.rangeParameter, referenceAbsMax: max(abs(a.referenceMinimum), abs(a.referenceMaximum)),
+                rangeParameter: a.rangeParameter,
+                referenceAbsMax: max(abs(a.referenceMinimum), abs(a.referenceMaximum)),
                 referenceAbsMean: a.referenceAbsMean, channelPeakRatio: a.channelPeakRatio, topChannels: a.topChannels,
                 cheapSensitivity: plan.input != nil ? a.rangeParameter : weightRange, measuredKL: nil)
         }
         var report = DebugReport(
-            model: reference.path, recipe: quantized.plan.recipe.name, inputSource: inputSource, inputTokens: tokens.count,
+            model: reference.path, recipe: quantized.plan.recipe.name, inputSource: inputSource,
+            inputTokens: tokens.count,
             outputKL: output.klDivergence, outputTop1Agreement: output.top1Agreement, layers: entries)
         report.analysisSeconds = Date().timeIntervalSince(start)
 
         if configuration.measureSensitivity {
             let sensitivityStart = Date()
             let kl = try LayerSensitivity.measure(
-                layers: layers, reference: reference.model, quantized: quantized, tokens: tokens, distribution: distribution,
+                layers: layers, reference: reference.model, quantized: quantized, tokens: tokens,
+                distribution: distribution,
                 progress: progress.sensitivity)
             for i in report.layers.indices { report.layers[i].measuredKL = kl[report.layers[i].name] }
             report.sensitivitySeconds = Date().timeIntervalSince(sensitivityStart)
@@ -111,12 +120,15 @@ public enum QuantizationDebugger {
     }
 
     /// Weight statistics of every layer, layers in parallel.
-    static func weightStatistics(_ names: [String], float: [String: Tensor], quantized: [String: Tensor]) -> [String: WeightStatistics] {
+    static func weightStatistics(_ names: [String], float: [String: Tensor], quantized: [String: Tensor]) -> [String:
+        WeightStatistics]
+    {
         var results = [WeightStatistics?](repeating: nil, count: names.count)
         results.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let slots = buffer.baseAddress!
             Parallel.forEach(count: names.count) { i in
-                slots[i] = WeightStatistics(layer: names[i], weight: float[names[i]]!, dequantized: quantized[names[i]]!)
+                slots[i] = WeightStatistics(
+                    layer: names[i], weight: float[names[i]]!, dequantized: quantized[names[i]]!)
             }
         }
         return Dictionary(uniqueKeysWithValues: zip(names, results.map { $0! }))

@@ -13,7 +13,9 @@ final class ReferenceCaptureHooks: PointHooks {
     func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         guard wanted.contains(point) else { return }
         let count = rows * columns
-        let same = last.count == count && last.withUnsafeBufferPointer { memcmp($0.baseAddress!, data, count * MemoryLayout<Float>.stride) == 0 }
+        let same =
+            last.count == count
+            && last.withUnsafeBufferPointer { memcmp($0.baseAddress!, data, count * MemoryLayout<Float>.stride) == 0 }
         if !same { last = Array(UnsafeBufferPointer(start: data, count: count)) }
         captured[point] = last
     }
