@@ -15,7 +15,7 @@ struct Quantize: ParsableCommand {
     @Option(name: .customLong("seq-len"), help: "Tokens per calibration sample (overrides the recipe).") var sequenceLength: Int?
     @Option(help: "Calibration seed (overrides the recipe).") var seed: UInt64?
     @Option(help: "Output folder.") var out: String
-    @Option(help: "Also write the quantization debugger's report to this folder (or set QUANTA_DEBUG=DIR; QUANTA_DEBUG_ACT_HIST=1 adds activation histograms, QUANTA_DEBUG_INPUT=FILE picks the analysed text).")
+    @Option(help: "Also write the quantization debugger's report to this folder (or set QUANTA_DEBUG=DIR; QUANTA_DEBUG_ACT_HIST=1 adds activation histograms, QUANTA_DEBUG_INPUT=FILE picks the analysed text, QUANTA_DEBUG_SENSITIVITY=0 skips the measured sensitivity).")
     var debug: String?
     @Flag(help: "Replace the output folder(s) if they exist.") var overwrite = false
     @Flag(help: "Print the summary as JSON.") var json = false
@@ -36,7 +36,7 @@ struct Quantize: ParsableCommand {
                 DebugCommand.Options(
                     inputFile: environment["QUANTA_DEBUG_INPUT"].flatMap { $0.isEmpty ? nil : $0 }, outputDirectory: directory,
                     overwrite: overwrite,
-                    configuration: .init(activationHistograms: environment["QUANTA_DEBUG_ACT_HIST"] == "1", measureSensitivity: true))
+                    configuration: .init(activationHistograms: environment["QUANTA_DEBUG_ACT_HIST"] == "1", measureSensitivity: environment["QUANTA_DEBUG_SENSITIVITY"] != "0"))
             }
             try debugOptions?.validate()
             let loaded = try ModelLoader.load(model)

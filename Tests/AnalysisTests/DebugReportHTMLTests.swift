@@ -31,6 +31,16 @@ import Testing
         #expect(try #require(report.sensitivityRankCorrelation) == 1)
     }
 
+    @Test func withoutMeasuredSensitivityTheRankingFollowsTheCheapStatistic() {
+        var report = Self.report()
+        for i in report.layers.indices { report.layers[i].measuredKL = nil }
+        report.layers[0].cheapSensitivity = 1000
+        report.updateRankCorrelation()
+        #expect(report.ranking.map(\.name) == ["a.q_proj", "a.down_proj", "b.o_proj"])
+        #expect(report.sensitivityRankCorrelation == nil)
+        #expect(DebugReportHTML.render(report, plots: [:]).contains("ranking is by the cheap statistic"))
+    }
+
     @Test func pageHoldsEverySummaryChartTheTableAndEscapedText() {
         let plots = ["a.down_proj": [SVGChart.profile(id: "p", title: "t", values: [1, 9, 1], xLabel: "channel")]]
         let html = DebugReportHTML.render(Self.report(), plots: plots)

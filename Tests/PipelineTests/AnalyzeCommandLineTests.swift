@@ -93,6 +93,7 @@ struct AnalyzeCommandLineTests {
             common + ["--out", directory + "/q2"],
             environment: [
                 "QUANTA_DEBUG": directory + "/d2", "QUANTA_DEBUG_ACT_HIST": "1", "QUANTA_DEBUG_INPUT": text,
+                "QUANTA_DEBUG_SENSITIVITY": "0",
             ])
         #expect(environment.status == 0, "stderr: \(environment.stderr)")
         let plots = try FileManager.default.contentsOfDirectory(atPath: directory + "/d2/plots")
@@ -101,5 +102,10 @@ struct AnalyzeCommandLineTests {
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: directory + "/d2/summary.json"))) as? [String: Any]
         #expect(summary?["input_source"] as? String == text)
+        #expect(summary?["sensitivity_seconds"] == nil)
+        let flagged =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: directory + "/d1/summary.json"))) as? [String: Any]
+        #expect(flagged?["sensitivity_seconds"] != nil)
     }
 }

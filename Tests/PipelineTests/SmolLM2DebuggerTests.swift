@@ -6,7 +6,10 @@ import TestSupport
 
 /// The debugger on the default model: the time bound for one 512-token batch, and the structure of what it
 /// finds. Needs the model (scripts/fetch-models.sh) and ../shared/data.
-@Suite(.enabled(if: RealData.exists(RealData.smolLM2, RealData.wikiTest, RealData.wikiValid), "SmolLM2 or wikitext-2 not found"))
+@Suite(
+    .enabled(
+        if: RealData.exists(RealData.smolLM2, RealData.wikiTest, RealData.wikiValid), "SmolLM2 or wikitext-2 not found")
+)
 struct SmolLM2DebuggerTests {
     /// The bound for analysing the whole model on 512 tokens (2 cores).
     static let analysisSecondsLimit = 60.0

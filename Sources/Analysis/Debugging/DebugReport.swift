@@ -134,13 +134,13 @@ public struct DebugReport: Codable, Sendable, Equatable {
             : RankCorrelation.spearman(measured.map(\.cheapSensitivity), measured.map { $0.measuredKL! })
     }
 
-    /// Layers from most to least harmful: by measured KL when measured, else by the error that reaches the layer's
-    /// product (ref output error); ties by model order.
+    /// Layers from most to least harmful: by measured KL when measured, else by the cheap sensitivity; ties by model
+    /// order. (Not by the relative errors: elements whose reference is near zero dominate those.)
     public var ranking: [Layer] {
         let measured = layers.contains { $0.measuredKL != nil }
         return layers.sorted { a, b in
             let (x, y) =
-                measured ? (a.measuredKL ?? -1, b.measuredKL ?? -1) : (a.referenceOutputError, b.referenceOutputError)
+                measured ? (a.measuredKL ?? -1, b.measuredKL ?? -1) : (a.cheapSensitivity, b.cheapSensitivity)
             return x != y ? x > y : a.index < b.index
         }
     }

@@ -156,7 +156,7 @@ public enum DebugReportHTML {
             if let seconds = report.sensitivitySeconds { html += " (measured in \(f(seconds, "%.0f")) s)" }
             html += ".</p>\n"
         } else {
-            html += "Measured sensitivity was not run; the ranking is by ref output error.</p>\n"
+            html += "Measured sensitivity was not run; the ranking is by the cheap statistic (input range_parm).</p>\n"
         }
         html +=
             "<table id=\"sensitivity-table\" class=\"sortable\"><thead><tr><th>layer</th><th>measured rank</th><th>measured KL</th><th>cheap rank</th><th>range_parm</th></tr></thead><tbody>\n"
