@@ -102,4 +102,14 @@ struct ReportRenderingTests {
             ).first)
         #expect(chart.components(separatedBy: "<title>").count - 1 == 14)
     }
+
+    @Test func scriptOpensTheLayerNamedInTheAddress() throws {
+        let (page, directory) = try Self.report()
+        let layer = "model.layers.1.mlp.down_proj"
+        let dom = try HeadlessBrowser.run(
+            HeadlessBrowser.chromium!, Self.chromiumArguments(directory) + ["--dump-dom", page + "#layer-" + layer])
+        // The page's script ran (no syntax error) and opened that row's plots, and only those.
+        #expect(dom.contains("<details id=\"layer-\(layer)\" open=\"\">"), "the row of \(layer) is not open")
+        #expect(dom.components(separatedBy: "open=\"\"").count - 1 == 1)
+    }
 }
