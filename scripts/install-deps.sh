@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what Quanta needs on Debian: OpenBLAS (dense math), unzip (model wheels). Swift 6.1+ must be on PATH.
+# Installs what Quanta needs on Debian: OpenBLAS (dense math), unzip (model wheels), chromium (renders the debugger's
+# HTML report in a test). Swift 6.1+ must be on PATH.
 set -euo pipefail
 command -v swift >/dev/null || { echo "error: swift (6.1 or newer) is not on PATH" >&2; exit 1; }
 missing=()
 [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || [ -f /usr/include/cblas.h ] || [ -f /usr/include/aarch64-linux-gnu/cblas.h ] || missing+=(libopenblas-dev)
 command -v unzip >/dev/null || missing+=(unzip)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq

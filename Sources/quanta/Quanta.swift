@@ -8,7 +8,7 @@ struct Quanta: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quanta",
         abstract: "Post-training quantization toolkit for transformer models.",
-        subcommands: [Evaluate.self, Generate.self, Quantize.self, Recipes.self, Bench.self, Info.self])
+        subcommands: [Evaluate.self, Generate.self, Quantize.self, Analyze.self, Recipes.self, Bench.self, Info.self])
 }
 
 /// Runs `body`, printing any error as one `error: …` line on standard error and exiting with status 1.

@@ -18,7 +18,9 @@ struct Quantize: ParsableCommand {
             help: "Add an algorithm to the recipe (gptq, awq, smoothquant, rotation); repeatable, applied in the order given.")
     var algorithms: [String] = []
     @Option(help: "Output folder.") var out: String
-    @Flag(help: "Replace the output folder if it exists.") var overwrite = false
+    @Option(help: "Also write the quantization debugger's report to this folder (or set QUANTA_DEBUG=DIR; QUANTA_DEBUG_ACT_HIST=1 adds activation histograms, QUANTA_DEBUG_INPUT=FILE picks the analysed text, QUANTA_DEBUG_SENSITIVITY=0 skips the measured sensitivity).")
+    var debug: String?
+    @Flag(help: "Replace the output folder(s) if they exist.") var overwrite = false
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() throws {
@@ -33,19 +35,21 @@ struct Quantize: ParsableCommand {
             if FileManager.default.fileExists(atPath: out) && !overwrite {
                 throw PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")
             }
+            let environment = ProcessInfo.processInfo.environment
+            let debugOptions = (debug ?? environment["QUANTA_DEBUG"].flatMap { $0.isEmpty ? nil : $0 }).map { directory in
+                DebugCommand.Options(
+                    inputFile: environment["QUANTA_DEBUG_INPUT"].flatMap { $0.isEmpty ? nil : $0 }, outputDirectory: directory,
+                    overwrite: overwrite,
+                    configuration: .init(activationHistograms: environment["QUANTA_DEBUG_ACT_HIST"] == "1", measureSensitivity: environment["QUANTA_DEBUG_SENSITIVITY"] != "0"))
+            }
+            try debugOptions?.validate()
             let loaded = try ModelLoader.load(model)
-            var progress = ModelQuantization.Progress()
-            let weightsBar = ProgressBar("weights    ", total: 1)
-            progress.weights = { done, total in if done == total { weightsBar.update(1) } }
-            let dataBar = ProgressBar("calib text ", total: max(1, min(recipe.calibration.samples, CalibrationData.generatedSampleLimit)))
-            progress.calibrationData = { done, _ in dataBar.update(done) }
-            let calibrationBar = ProgressBar("calibration", total: recipe.calibration.samples)
-            progress.calibration = { done, _ in calibrationBar.update(done) }
-            let blocksBar = ProgressBar("blocks     ", total: loaded.model.blocks.count)
-            progress.blocks = { done, _ in blocksBar.update(done) }
-            progress.log = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\n".utf8)) }
-            let quantized = try ModelQuantization.run(loaded, recipe: recipe, progress: progress)
+            let quantized = try ModelQuantization.run(loaded, recipe: recipe, progress: quantizationProgress(recipe))
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)
+            if let debugOptions {
+                let report = try DebugCommand.run(reference: loaded, quantized: quantized, options: debugOptions, progress: debuggerProgress(quantized))
+                if !json { try printDebugSummary(report, out: debugOptions.outputDirectory, json: false, quantizationSeconds: nil) }
+            }
             let s = quantized.summary
             if json {
                 try printJSON(s)

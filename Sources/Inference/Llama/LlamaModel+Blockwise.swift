@@ -9,16 +9,7 @@ extension LlamaModel {
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
             throw .invalidInput("token id \(bad) outside the vocabulary 0..<\(c.vocabularySize)")
         }
-        let H = c.hiddenSize
-        var x = [Float](repeating: 0, count: tokens.count * H)
-        embedding.scalars.withUnsafeBufferPointer { table in
-            x.withUnsafeMutableBufferPointer { out in
-                for (t, token) in tokens.enumerated() {
-                    (out.baseAddress! + t * H).update(from: table.baseAddress! + token * H, count: H)
-                }
-            }
-        }
-        return x
+        return embedRows(tokens)
     }
 
     /// Runs block `layer` alone on one sequence of hidden states `x: [T, hiddenSize]` (positions 0..<T, causal), in

@@ -29,18 +29,31 @@ extension LlamaModel {
         }
         guard cache.width == c.keyValueWidth else { throw .invalidInput("KV cache width \(cache.width) does not fit this model") }
         cache.reserve(tokens.count)
-        let T = tokens.count, H = c.hiddenSize
-        var x = [Float](repeating: 0, count: T * H)
-        embedding.scalars.withUnsafeBufferPointer { table in
-            for (t, token) in tokens.enumerated() {
-                for j in 0..<H { x[t * H + j] = table[token * H + j] }
-            }
-        }
+        let T = tokens.count
+        var x = embedRows(tokens)
         var scratch = ForwardScratch(configuration: c, tokenCount: T, past: cache.count)
         for layer in blocks.indices {
             runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
         }
         cache.commit(T)
+        return finalLogits(x, tokenCount: T, selection: selection, hooks: hooks)
+    }
+
+    /// The embedding rows of `tokens` (checked by the caller): `[T, hiddenSize]`.
+    func embedRows(_ tokens: [Int]) -> [Float] {
+        let H = configuration.hiddenSize
+        var x = [Float](repeating: 0, count: tokens.count * H)
+        embedding.scalars.withUnsafeBufferPointer { table in
+            for (t, token) in tokens.enumerated() {
+                for j in 0..<H { x[t * H + j] = table[token * H + j] }
+            }
+        }
+        return x
+    }
+
+    /// The final norm and LM head over the residual stream `x: [T, hiddenSize]`, for the rows `selection` picks.
+    func finalLogits(_ x: [Float], tokenCount T: Int, selection: LogitsSelection, hooks: (any ForwardHooks)?) -> Tensor {
+        let c = configuration, H = c.hiddenSize
         let rows: Range<Int> = switch selection {
         case .all: 0..<T
         case .last: (T - 1)..<T

@@ -1,0 +1,53 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import Pipeline
+import QuantCore
+
+/// `quanta analyze`: quantize by a recipe in memory and write the debugger's report (no model is saved).
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Explain a recipe's damage layer by layer: per-layer errors, histograms, sensitivity, one HTML report.")
+
+    @Argument(help: "Model: a GGUF file or a Hugging Face folder.") var model: String
+    @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file.") var recipe: String
+    @Option(help: "Text whose first --tokens tokens are analysed (default: the first calibration batch).") var input:
+        String?
+    @Option(help: "Tokens of --input to analyse.") var tokens = 512
+    @Option(help: "Calibration text (UTF-8); without it, calibration text is sampled from the model.") var calib:
+        String?
+    @Option(help: "Calibration samples (overrides the recipe).") var samples: Int?
+    @Option(name: .customLong("seq-len"), help: "Tokens per calibration sample (overrides the recipe).")
+    var sequenceLength: Int?
+    @Option(help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    @Option(help: "Output folder for index.html, summary.json, per-layer statistics and plots.") var out: String
+    @Flag(help: "Replace the output folder if it exists.") var overwrite = false
+    @Flag(name: .customLong("no-sensitivity"), help: "Skip the measured sensitivity (one forward pass per layer).")
+    var noSensitivity = false
+    @Flag(name: .customLong("no-activation-histograms"), help: "Skip the activation histograms.")
+    var noActivationHistograms = false
+    @Flag(help: "Print summary.json's top-level numbers as JSON.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            var recipe = try RecipeLoader.load(self.recipe)
+            if let calib { recipe.calibration.file = calib }
+            if let samples { recipe.calibration.samples = samples }
+            if let sequenceLength { recipe.calibration.sequenceLength = sequenceLength }
+            if let seed { recipe.calibration.seed = seed }
+            try recipe.validate()
+            let options = DebugCommand.Options(
+                inputFile: input, tokenCount: tokens, outputDirectory: out, overwrite: overwrite,
+                configuration: .init(activationHistograms: !noActivationHistograms, measureSensitivity: !noSensitivity))
+            try options.validate()
+            let loaded = try ModelLoader.load(model)
+            let start = Date()
+            let quantized = try ModelQuantization.run(loaded, recipe: recipe, progress: quantizationProgress(recipe))
+            let quantizationSeconds = Date().timeIntervalSince(start)
+            let report = try DebugCommand.run(
+                reference: loaded, quantized: quantized, options: options, progress: debuggerProgress(quantized))
+            try printDebugSummary(report, out: out, json: json, quantizationSeconds: quantizationSeconds)
+        }
+    }
+}
