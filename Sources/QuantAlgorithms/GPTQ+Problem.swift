@@ -7,6 +7,8 @@ extension GPTQ {
     /// processing order).
     struct Problem {
         let scheme: QuantScheme
+        /// `Configuration.searchesRange`.
+        let searchesRange: Bool
         let outFeatures: Int
         let inFeatures: Int
         /// Columns sharing one parameter pair: `groupSize` per group, `inFeatures` per channel.
@@ -46,6 +48,7 @@ extension GPTQ {
             }
             let (m, n) = (tensor.shape[0], tensor.shape[1])
             self.scheme = scheme
+            searchesRange = configuration.searchesRange
             outFeatures = m
             inFeatures = n
             groupSize = scheme.granularity == .perGroup ? scheme.groupSize! : n
@@ -86,7 +89,7 @@ extension GPTQ {
                 // zeroed, so they equal round-to-nearest's), static groups from the weight after zeroing.
                 (fixedScales, fixedZeroPoints) = try Self.naturalGroupParameters(
                     scheme.granularity == .perChannel ? tensor.scalars : w, rows: m, columns: n, groupSize: groupSize,
-                    scheme: scheme)
+                    scheme: scheme, searchesRange: configuration.searchesRange)
             } else {
                 (fixedScales, fixedZeroPoints) = ([], [])
             }
@@ -129,7 +132,7 @@ extension GPTQ {
 
         /// Min/max parameters of each natural group of `w: [rows, columns]`, transposed `[groups, rows]`.
         static func naturalGroupParameters(
-            _ w: [Float], rows m: Int, columns n: Int, groupSize g: Int, scheme: QuantScheme
+            _ w: [Float], rows m: Int, columns n: Int, groupSize g: Int, scheme: QuantScheme, searchesRange: Bool = false
         ) throws(QuantError) -> ([Float], [Int32]) {
             let groups = (n + g - 1) / g
             var low = [Float](repeating: 0, count: groups * m), high = low
@@ -138,6 +141,21 @@ extension GPTQ {
                     let slot = (c / g) * m + r
                     low[slot] = min(low[slot], w[r * n + c])
                     high[slot] = max(high[slot], w[r * n + c])
+                }
+            }
+            if searchesRange {
+                for k in 0..<groups {
+                    let first = k * g, count = min(g, n - first)
+                    var columns = [Float](repeating: 0, count: count * m)  // [count, m]: one input column per row
+                    for r in 0..<m {
+                        for c in 0..<count { columns[c * m + r] = w[r * n + first + c] }
+                    }
+                    var groupLow = Array(low[(k * m)..<((k + 1) * m)]), groupHigh = Array(high[(k * m)..<((k + 1) * m)])
+                    try columns.withUnsafeBufferPointer { (p) throws(QuantError) in
+                        try Self.searchRanges(p.baseAddress!, rows: count, width: m, &groupLow, &groupHigh, scheme: scheme)
+                    }
+                    low.replaceSubrange((k * m)..<((k + 1) * m), with: groupLow)
+                    high.replaceSubrange((k * m)..<((k + 1) * m), with: groupHigh)
                 }
             }
             var scales = [Float](repeating: 0, count: groups * m)

@@ -38,6 +38,14 @@ extension GPTQ.Problem {
                                 if hasDynamicGroups && j % g == 0 {
                                     let k = j / g
                                     Self.columnExtrema(wt + j * m, rows: min(g, n - j), width: m, &low, &high)
+                                    if searchesRange {
+                                        do {
+                                            try Self.searchRanges(wt + j * m, rows: min(g, n - j), width: m, &low, &high, scheme: scheme)
+                                        } catch {
+                                            diverged = j
+                                            return
+                                        }
+                                    }
                                     // Range parameters only fail on a float16 scale overflow, which a finite weight
                                     // can reach only after diverging; report it as such below.
                                     do {
@@ -89,6 +97,53 @@ extension GPTQ.Problem {
                     + "weight is not finite; the Hessian is too ill-conditioned (raise dampening)")
         }
         return GPTQ.Solution(codes: codes, scales: scales, zeroPoints: zeroPoints)
+    }
+
+    /// Shrinks each output row's range `low[r]...high[r]` to the factor in {1, 0.99, ..., 0.21} whose parameters give
+    /// the least squared rounding error over the `rows` consecutive input columns at `columnsStart` (each a row of
+    /// `width` floats, one per output row).
+    static func searchRanges(
+        _ columnsStart: UnsafePointer<Float>, rows: Int, width m: Int, _ low: inout [Float], _ high: inout [Float],
+        scheme: QuantScheme
+    ) throws(QuantError) {
+        var bestError = [Float](repeating: .infinity, count: m)
+        var bestLow = low, bestHigh = high
+        var scales = [Float](repeating: 0, count: m), zeroPoints = [Int32](repeating: 0, count: m)
+        var codes = [Int32](repeating: 0, count: m), dequantized = [Float](repeating: 0, count: m)
+        var error = [Float](repeating: 0, count: m)
+        var candidateLow = low, candidateHigh = high
+        for step in 0..<80 {
+            let factor = 1 - Float(step) / 100
+            for r in 0..<m {
+                candidateLow[r] = low[r] * factor
+                candidateHigh[r] = high[r] * factor
+            }
+            try scales.withUnsafeMutableBufferPointer { (s) throws(QuantError) in
+                try zeroPoints.withUnsafeMutableBufferPointer { (z) throws(QuantError) in
+                    try AffineQuantizer.rangeParameters(
+                        minimum: candidateLow, maximum: candidateHigh, count: m, scheme: scheme, scales: s.baseAddress!,
+                        zeroPoints: z.baseAddress!)
+                }
+            }
+            for r in 0..<m { error[r] = 0 }
+            for c in 0..<rows {
+                let column = columnsStart + c * m
+                _ = try AffineQuantizer.quantizeElementwise(
+                    column, count: m, scales: scales, zeroPoints: zeroPoints, scheme: scheme, codes: &codes,
+                    dequantized: &dequantized)
+                for r in 0..<m {
+                    let d = dequantized[r] - column[r]
+                    error[r] += d * d
+                }
+            }
+            for r in 0..<m where error[r] < bestError[r] {
+                bestError[r] = error[r]
+                bestLow[r] = candidateLow[r]
+                bestHigh[r] = candidateHigh[r]
+            }
+        }
+        low = bestLow
+        high = bestHigh
     }
 
     /// Per-output-row minimum and maximum (starting from 0) over `rows` consecutive rows of `width` floats.

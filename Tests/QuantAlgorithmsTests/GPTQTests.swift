@@ -71,6 +71,22 @@ import TestSupport
         }
     }
 
+    /// With H = I, GPTQ is rounding; the range search keeps the plain min/max range among its candidates, so its
+    /// rounding error can only be lower, and it shrinks some ranges.
+    @Test(arguments: [false, true])
+    func rangeSearchNeverRaisesTheRoundingError(actOrder: Bool) throws {
+        let n = 67
+        let w = GPTQTestData.weight(outFeatures: 9, inFeatures: n, seed: 23)
+        var identity = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { identity[i * n + i] = 1 }
+        let h = try HessianAccumulator(matrix: Tensor(shape: [n, n], scalars: identity), sampleCount: 1)
+        let scheme = try GPTQTestData.scheme(.uint4, groupSize: 16, symmetric: false)
+        let plain = try GPTQ(.init(actOrder: actOrder)).quantize(w, hessian: h, scheme: scheme)
+        let searched = try GPTQ(.init(actOrder: actOrder, searchesRange: true)).quantize(w, hessian: h, scheme: scheme)
+        #expect(searched.loss < plain.loss, "searched \(searched.loss) vs min/max \(plain.loss)")
+        #expect(searched.weight == (try searched.quantized.dequantized()))
+    }
+
     @Test func whiteInputsStayCloseToRoundToNearest() throws {
         let (m, n, rows) = (16, 32, 8192)
         let x = Fixtures.uniform(count: rows * n, seed: 31)
