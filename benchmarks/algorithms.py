@@ -22,13 +22,14 @@ RECIPES = os.path.join(ROOT, "benchmarks", "recipes")
 # (row id, recipe, algorithms, the row it is compared with)
 ROWS = [
     ("rtn-g128", "w4a16-g128", [], None),
-    ("gptq-g128", "w4a16-g128", ["gptq"], "rtn-g128"),
+    ("gptq-g128", os.path.join(RECIPES, "w4a16-g128-gptq.yaml"), [], "rtn-g128"),
     ("awq-g128", "w4a16-g128", ["awq"], "rtn-g128"),
     ("rtn-g64", "w4a16-g64", [], None),
-    ("gptq-g64", "w4a16-g64", ["gptq"], "rtn-g64"),
+    ("gptq-g64", os.path.join(RECIPES, "w4a16-g64-gptq.yaml"), [], "rtn-g64"),
     ("awq-g64", "w4a16-g64", ["awq"], "rtn-g64"),
     ("w8a8-static", "w8a8-int8-static", [], None),
     ("smoothquant-w8a8-static", "w8a8-int8-static", ["smoothquant"], "w8a8-static"),
+    ("smoothquant-search-w8a8-static", os.path.join(RECIPES, "w8a8-int8-static-smoothquant.yaml"), [], "w8a8-static"),
     ("rotation-w8a8-static", "w8a8-int8-static", ["rotation"], "w8a8-static"),
     ("w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), [], None),
     ("rotation-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation"], "w4a8"),
@@ -59,7 +60,7 @@ def table(baseline, rows):
         if base:
             gap = base["eval"]["perplexity"] - baseline["perplexity"]
             closed = f"{(base['eval']['perplexity'] - e['perplexity']) / gap * 100:.0f}% of {row['compare']}'s" if gap > 0 else ""
-        algorithms = " → ".join(row["algorithms"]) or "—"
+        algorithms = " → ".join(row["quantize"].get("algorithms") or row["algorithms"]) or "—"
         lines.append(
             f"| {row['id']} | {os.path.basename(row['recipe'])} | {algorithms} | {e['perplexity']:.3f} | {delta:+.2f}% | {closed} | "
             f"{e['kl_divergence']:.4f} | {e['top1_agreement'] * 100:.2f}% | {q.get('algorithm_seconds', 0):.1f} s | "

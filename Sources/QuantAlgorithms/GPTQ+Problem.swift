@@ -9,6 +9,8 @@ extension GPTQ {
         let scheme: QuantScheme
         /// `Configuration.searchesRange`.
         let searchesRange: Bool
+        /// diag(H) per natural column: how much each input's rounding error costs, weighting the range search.
+        let columnWeights: [Float]
         let outFeatures: Int
         let inFeatures: Int
         /// Columns sharing one parameter pair: `groupSize` per group, `inFeatures` per channel.
@@ -73,6 +75,7 @@ extension GPTQ {
                 for r in 0..<m { w[r * n + i] = 0 }
             }
             weight = w
+            columnWeights = (0..<n).map { Float(h[$0 * n + $0]) }
 
             if configuration.actOrder {
                 // Decreasing diag(H); ties keep natural order (stable), so the result is deterministic.
@@ -89,7 +92,7 @@ extension GPTQ {
                 // zeroed, so they equal round-to-nearest's), static groups from the weight after zeroing.
                 (fixedScales, fixedZeroPoints) = try Self.naturalGroupParameters(
                     scheme.granularity == .perChannel ? tensor.scalars : w, rows: m, columns: n, groupSize: groupSize,
-                    scheme: scheme, searchesRange: configuration.searchesRange)
+                    scheme: scheme, searchesRange: configuration.searchesRange, columnWeights: columnWeights)
             } else {
                 (fixedScales, fixedZeroPoints) = ([], [])
             }
@@ -132,7 +135,8 @@ extension GPTQ {
 
         /// Min/max parameters of each natural group of `w: [rows, columns]`, transposed `[groups, rows]`.
         static func naturalGroupParameters(
-            _ w: [Float], rows m: Int, columns n: Int, groupSize g: Int, scheme: QuantScheme, searchesRange: Bool = false
+            _ w: [Float], rows m: Int, columns n: Int, groupSize g: Int, scheme: QuantScheme, searchesRange: Bool = false,
+            columnWeights: [Float] = []
         ) throws(QuantError) -> ([Float], [Int32]) {
             let groups = (n + g - 1) / g
             var low = [Float](repeating: 0, count: groups * m), high = low
@@ -151,8 +155,10 @@ extension GPTQ {
                         for c in 0..<count { columns[c * m + r] = w[r * n + first + c] }
                     }
                     var groupLow = Array(low[(k * m)..<((k + 1) * m)]), groupHigh = Array(high[(k * m)..<((k + 1) * m)])
+                    let weights = columnWeights.isEmpty ? [Float](repeating: 1, count: count) : Array(columnWeights[first..<(first + count)])
                     try columns.withUnsafeBufferPointer { (p) throws(QuantError) in
-                        try Self.searchRanges(p.baseAddress!, rows: count, width: m, &groupLow, &groupHigh, scheme: scheme)
+                        try Self.searchRanges(
+                            p.baseAddress!, rows: count, width: m, &groupLow, &groupHigh, scheme: scheme, columnWeights: weights)
                     }
                     low.replaceSubrange((k * m)..<((k + 1) * m), with: groupLow)
                     high.replaceSubrange((k * m)..<((k + 1) * m), with: groupHigh)

@@ -40,7 +40,10 @@ extension GPTQ.Problem {
                                     Self.columnExtrema(wt + j * m, rows: min(g, n - j), width: m, &low, &high)
                                     if searchesRange {
                                         do {
-                                            try Self.searchRanges(wt + j * m, rows: min(g, n - j), width: m, &low, &high, scheme: scheme)
+                                            let count = min(g, n - j)
+                                            try Self.searchRanges(
+                                                wt + j * m, rows: count, width: m, &low, &high, scheme: scheme,
+                                                columnWeights: (j..<(j + count)).map { columnWeights[permutation[$0]] })
                                         } catch {
                                             diverged = j
                                             return
@@ -100,12 +103,14 @@ extension GPTQ.Problem {
     }
 
     /// Shrinks each output row's range `low[r]...high[r]` to the factor in {1, 0.99, ..., 0.21} whose parameters give
-    /// the least squared rounding error over the `rows` consecutive input columns at `columnsStart` (each a row of
-    /// `width` floats, one per output row).
+    /// the least rounding error over the `rows` consecutive input columns at `columnsStart` (each a row of `width`
+    /// floats, one per output row), each column's squared error weighted by `columnWeights` (diag(H): what an error
+    /// on that input costs the layer's output; the reference weighs all columns alike).
     static func searchRanges(
         _ columnsStart: UnsafePointer<Float>, rows: Int, width m: Int, _ low: inout [Float], _ high: inout [Float],
-        scheme: QuantScheme
+        scheme: QuantScheme, columnWeights: [Float]
     ) throws(QuantError) {
+        precondition(columnWeights.count == rows)
         var bestError = [Float](repeating: .infinity, count: m)
         var bestLow = low, bestHigh = high
         var scales = [Float](repeating: 0, count: m), zeroPoints = [Int32](repeating: 0, count: m)
@@ -131,9 +136,10 @@ extension GPTQ.Problem {
                 _ = try AffineQuantizer.quantizeElementwise(
                     column, count: m, scales: scales, zeroPoints: zeroPoints, scheme: scheme, codes: &codes,
                     dequantized: &dequantized)
+                let weight = columnWeights[c]
                 for r in 0..<m {
                     let d = dequantized[r] - column[r]
-                    error[r] += d * d
+                    error[r] += weight * d * d
                 }
             }
             for r in 0..<m where error[r] < bestError[r] {
