@@ -31,10 +31,10 @@ ROWS = [
     ("smoothquant-w8a8-static", "w8a8-int8-static", ["smoothquant"], "w8a8-static"),
     ("smoothquant-search-w8a8-static", os.path.join(RECIPES, "w8a8-int8-static-smoothquant.yaml"), [], "w8a8-static"),
     ("rotation-w8a8-static", "w8a8-int8-static", ["rotation"], "w8a8-static"),
+    ("kv-fp8", os.path.join(RECIPES, "kv-fp8.yaml"), [], "float"),
     ("w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), [], None),
     ("rotation-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation"], "w4a8"),
     ("rotation-gptq-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation", "gptq"], "w4a8"),
-    ("kv-fp8", os.path.join(RECIPES, "kv-fp8.yaml"), [], "float"),
 ]
 
 
@@ -77,7 +77,7 @@ def main():
     parser.add_argument("--samples", type=int, default=128)
     parser.add_argument("--windows", type=int, default=40)
     parser.add_argument("--only", default=None, help="comma-separated row ids")
-    parser.add_argument("--resume", action="store_true", help="keep rows already in the JSON")
+    parser.add_argument("--resume", action="store_true", help="keep (and skip) rows already in the JSON")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
@@ -96,6 +96,8 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         for row_id, recipe, algorithms, compare in ROWS:
             if wanted is not None and row_id not in wanted:
+                continue
+            if args.resume and row_id in done:
                 continue
             out = os.path.join(scratch, row_id)
             command = [args.quanta, "quantize", args.model, "--recipe", recipe, "--calib", args.calib,

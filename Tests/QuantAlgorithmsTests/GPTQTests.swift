@@ -87,6 +87,20 @@ import TestSupport
         #expect(searched.weight == (try searched.quantized.dequantized()))
     }
 
+    /// With a diagonal H, GPTQ is rounding and its loss is the diag(H)-weighted squared error the range search
+    /// minimizes row by row: a heavy column must come out better than under the plain min/max range.
+    @Test func rangeSearchFollowsTheHessianDiagonal() throws {
+        let n = 48
+        let w = GPTQTestData.weight(outFeatures: 7, inFeatures: n, seed: 29)
+        var diagonal = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { diagonal[i * n + i] = i % 16 == 3 ? 400 : 1 }
+        let h = try HessianAccumulator(matrix: Tensor(shape: [n, n], scalars: diagonal), sampleCount: 1)
+        let scheme = try GPTQTestData.scheme(.uint4, groupSize: 16, symmetric: false)
+        let plain = try GPTQ(.init()).quantize(w, hessian: h, scheme: scheme)
+        let searched = try GPTQ(.init(searchesRange: true)).quantize(w, hessian: h, scheme: scheme)
+        #expect(searched.loss < plain.loss, "searched \(searched.loss) vs min/max \(plain.loss)")
+    }
+
     @Test func whiteInputsStayCloseToRoundToNearest() throws {
         let (m, n, rows) = (16, 32, 8192)
         let x = Fixtures.uniform(count: rows * n, seed: 31)
