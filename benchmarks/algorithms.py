@@ -33,6 +33,7 @@ ROWS = [
     ("rotation-w8a8-static", "w8a8-int8-static", ["rotation"], "w8a8-static"),
     ("kv-fp8", os.path.join(RECIPES, "kv-fp8.yaml"), [], "float"),
     ("kv-fp8-head", os.path.join(RECIPES, "kv-fp8-head.yaml"), [], "float"),
+    ("kv-fp8-head-dynamic", os.path.join(RECIPES, "kv-fp8-head-dynamic.yaml"), [], "float"),
     ("w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), [], None),
     ("rotation-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation"], "w4a8"),
     ("rotation-gptq-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation", "gptq"], "w4a8"),
