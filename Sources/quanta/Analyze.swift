@@ -31,11 +31,7 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var recipe = try RecipeLoader.load(self.recipe)
-            if let calib { recipe.calibration.file = calib }
-            if let samples { recipe.calibration.samples = samples }
-            if let sequenceLength { recipe.calibration.sequenceLength = sequenceLength }
-            if let seed { recipe.calibration.seed = seed }
+            let recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
             try recipe.validate()
             let options = DebugCommand.Options(
                 inputFile: input, tokenCount: tokens, outputDirectory: out, overwrite: overwrite,

@@ -25,11 +25,7 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var recipe = try RecipeLoader.load(self.recipe)
-            if let calib { recipe.calibration.file = calib }
-            if let samples { recipe.calibration.samples = samples }
-            if let sequenceLength { recipe.calibration.sequenceLength = sequenceLength }
-            if let seed { recipe.calibration.seed = seed }
+            var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
             recipe.algorithms += algorithms.map { QuantRecipe.AlgorithmStep(name: $0) }
             try recipe.validate()
             if FileManager.default.fileExists(atPath: out) && !overwrite {

@@ -7,10 +7,7 @@ extension LlamaModel {
     /// - Throws: `ModelError.invalidInput` as `forward(tokens:cache:logits:hooks:)` does.
     public func blockInputs(tokens: [Int]) throws(ModelError) -> [[Float]] {
         let c = configuration
-        guard !tokens.isEmpty else { throw .invalidInput("no tokens to run") }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
-            throw .invalidInput("token id \(bad) outside the vocabulary 0..<\(c.vocabularySize)")
-        }
+        try checkTokens(tokens)
         guard tokens.count <= c.maxPositionEmbeddings else {
             throw .invalidInput("\(tokens.count) positions exceed the model's context of \(c.maxPositionEmbeddings)")
         }

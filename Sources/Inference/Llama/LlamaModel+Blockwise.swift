@@ -4,12 +4,16 @@ extension LlamaModel {
     /// The embedding rows of `tokens`: the hidden states entering block 0, `[tokens.count, hiddenSize]` row-major.
     /// - Throws: `ModelError.invalidInput` for an empty input or a token id outside the vocabulary.
     public func embed(_ tokens: [Int]) throws(ModelError) -> [Float] {
-        let c = configuration
-        guard !tokens.isEmpty else { throw .invalidInput("no tokens to embed") }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
-            throw .invalidInput("token id \(bad) outside the vocabulary 0..<\(c.vocabularySize)")
-        }
+        try checkTokens(tokens)
         return embedRows(tokens)
+    }
+
+    /// The input checks every token-driven entry point shares: not empty, every id inside the vocabulary.
+    func checkTokens(_ tokens: [Int]) throws(ModelError) {
+        guard !tokens.isEmpty else { throw .invalidInput("no tokens to run") }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= configuration.vocabularySize }) {
+            throw .invalidInput("token id \(bad) outside the vocabulary 0..<\(configuration.vocabularySize)")
+        }
     }
 
     /// Runs block `layer` alone on one sequence of hidden states `x: [T, hiddenSize]` (positions 0..<T, causal), in

@@ -20,10 +20,7 @@ extension LlamaModel {
         tokens: [Int], cache: inout KVCache, logits selection: LogitsSelection = .all, hooks: (any ForwardHooks)? = nil
     ) throws(ModelError) -> Tensor {
         let c = configuration
-        guard !tokens.isEmpty else { throw .invalidInput("no tokens to run") }
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
-            throw .invalidInput("token id \(bad) outside the vocabulary 0..<\(c.vocabularySize)")
-        }
+        try checkTokens(tokens)
         guard cache.count + tokens.count <= c.maxPositionEmbeddings else {
             throw .invalidInput("\(cache.count + tokens.count) positions exceed the model's context of \(c.maxPositionEmbeddings)")
         }
