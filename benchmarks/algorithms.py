@@ -36,7 +36,8 @@ ROWS = [
     ("kv-fp8-head-dynamic", os.path.join(RECIPES, "kv-fp8-head-dynamic.yaml"), [], "float"),
     ("w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), [], None),
     ("rotation-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation"], "w4a8"),
-    ("rotation-gptq-w4a8", os.path.join(RECIPES, "w4a8-g128.yaml"), ["rotation", "gptq"], "w4a8"),
+    ("gptq-w4a8", os.path.join(RECIPES, "w4a8-g128-gptq.yaml"), [], "w4a8"),
+    ("rotation-gptq-w4a8", os.path.join(RECIPES, "w4a8-g128-rotation-gptq.yaml"), [], "gptq-w4a8"),
 ]
 
 

@@ -50,7 +50,9 @@ extension GPTQ {
             }
             let (m, n) = (tensor.shape[0], tensor.shape[1])
             self.scheme = scheme
-            searchesRange = configuration.searchesRange
+            // A weight scheme with the `mse` observer asks for searched ranges; GPTQ searches them against diag(H).
+            let searchesRange = configuration.searchesRange || scheme.observer == .mse
+            self.searchesRange = searchesRange
             outFeatures = m
             inFeatures = n
             groupSize = scheme.granularity == .perGroup ? scheme.groupSize! : n
@@ -92,7 +94,7 @@ extension GPTQ {
                 // zeroed, so they equal round-to-nearest's), static groups from the weight after zeroing.
                 (fixedScales, fixedZeroPoints) = try Self.naturalGroupParameters(
                     scheme.granularity == .perChannel ? tensor.scalars : w, rows: m, columns: n, groupSize: groupSize,
-                    scheme: scheme, searchesRange: configuration.searchesRange, columnWeights: columnWeights)
+                    scheme: scheme, searchesRange: searchesRange, columnWeights: columnWeights)
             } else {
                 (fixedScales, fixedZeroPoints) = ([], [])
             }

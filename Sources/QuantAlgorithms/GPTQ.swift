@@ -36,7 +36,8 @@ public struct GPTQ: Sendable {
         /// Searches each dynamic group's range per output row (the reference's `mse` option of `find_params`): the
         /// min/max shrink by 1%, 2%, ... up to 80% and the range with the least rounding error of the group's
         /// current weights is kept. The reference measures |error|^2.4 alike on every column; Quanta weighs each
-        /// column's squared error by diag(H), the cost of an error on that input in the layer's output.
+        /// column's squared error by diag(H), the cost of an error on that input in the layer's output. A weight
+        /// scheme whose observer is `mse` turns this on as well.
         public var searchesRange: Bool = false
 
         enum CodingKeys: String, CodingKey {

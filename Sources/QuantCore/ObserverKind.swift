@@ -49,23 +49,26 @@ public enum ObserverKind: Codable, Sendable, Equatable, Hashable {
         return kind
     }
 
+    /// The recipe name of this method (one of `methodNames`).
+    public var methodName: String {
+        switch self {
+        case .minMax: "minmax"
+        case .movingAverageMinMax: "moving_average"
+        case .percentile: "percentile"
+        case .mse: "mse"
+        case .histogramKL: "histogram"
+        case .hybrid: "hybrid"
+        }
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(methodName, forKey: .method)
         switch self {
-        case .minMax: try c.encode("minmax", forKey: .method)
-        case let .movingAverageMinMax(momentum):
-            try c.encode("moving_average", forKey: .method)
-            try c.encode(momentum, forKey: .momentum)
-        case let .percentile(p):
-            try c.encode("percentile", forKey: .method)
-            try c.encode(p, forKey: .percentile)
-        case .mse: try c.encode("mse", forKey: .method)
-        case let .histogramKL(bins):
-            try c.encode("histogram", forKey: .method)
-            try c.encode(bins, forKey: .bins)
-        case let .hybrid(bins):
-            try c.encode("hybrid", forKey: .method)
-            try c.encode(bins, forKey: .bins)
+        case .minMax, .mse: break
+        case let .movingAverageMinMax(momentum): try c.encode(momentum, forKey: .momentum)
+        case let .percentile(p): try c.encode(p, forKey: .percentile)
+        case let .histogramKL(bins), let .hybrid(bins): try c.encode(bins, forKey: .bins)
         }
     }
 

@@ -142,11 +142,36 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
                 throw .invalidConfiguration(field: "kv_cache.dtype", reason: "KV cache quantization supports fp8_e4m3, fp8_e5m2 and int8, got \(kvCache.dataType.rawValue)")
             }
         }
+        try Self.validateWeightObserver(weight, field: "weight.observer")
+        for override in overrides {
+            try Self.validateWeightObserver(override.weight, field: "overrides[\(override.pattern)].weight.observer")
+        }
         for override in overrides where override.pattern.isEmpty {
             throw .invalidConfiguration(field: "overrides.pattern", reason: "must not be empty")
         }
         try validateAlgorithms()
         try calibration.validate()
+    }
+
+    /// Weights are quantized from themselves, not from calibration data: their observer is `minmax` (each slot's
+    /// range) or `mse` (each slot's range searched, `WeightRangeSearch`), the latter on an integer grid only.
+    static func validateWeightObserver(_ scheme: QuantScheme?, field: String) throws(QuantError) {
+        guard let scheme else { return }
+        switch scheme.observer {
+        case .minMax: return
+        case .mse:
+            guard scheme.dataType.isInteger else {
+                throw .invalidConfiguration(
+                    field: field, reason: "mse searches an integer grid's range, not \(scheme.dataType.rawValue)'s")
+            }
+            guard scheme.granularity != .perToken, !scheme.isDynamic else {
+                throw .invalidConfiguration(field: field, reason: "weights are not dynamic or per_token")
+            }
+        default:
+            throw .invalidConfiguration(
+                field: field,
+                reason: "weights allow minmax or mse (the calibration observers are for activations), got \(scheme.observer.methodName)")
+        }
     }
 
     /// Known names, each at most once, rotation (a whole-model transform) before the block-wise ones, GPTQ (which

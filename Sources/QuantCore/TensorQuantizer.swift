@@ -14,7 +14,7 @@ public enum TensorQuantizer {
             if let given {
                 parameters = given
             } else {
-                parameters = try AffineQuantizer.parameters(for: tensor, scheme: scheme)
+                parameters = try weightParameters(for: tensor, scheme: scheme)
             }
             let codes = try AffineQuantizer.quantize(tensor, parameters: parameters, scheme: scheme)
             return QuantizedTensor(scheme: scheme, shape: tensor.shape, codes: BitPacking.pack(codes, bitWidth: type.bitWidth),
@@ -61,10 +61,22 @@ public enum TensorQuantizer {
         return QuantizedTensor(scheme: scheme, shape: tensor.shape, codes: codes, parameters: parameters, blockScales: [])
     }
 
+    /// Integer parameters computed from a weight itself: min/max per slot, or the searched range of
+    /// `WeightRangeSearch` when the scheme's observer is `mse`.
+    public static func weightParameters(for tensor: Tensor, scheme: QuantScheme) throws(QuantError) -> QuantParameters {
+        scheme.observer == .mse
+            ? try WeightRangeSearch.parameters(for: tensor, scheme: scheme)
+            : try AffineQuantizer.parameters(for: tensor, scheme: scheme)
+    }
+
     /// Quantize-dequantize of a weight (or any tensor), with parameters from the tensor unless given.
     public static func fakeQuantize(_ tensor: Tensor, scheme: QuantScheme, parameters: QuantParameters? = nil) throws(QuantError) -> Tensor {
         if scheme.dataType.isInteger {
             if let parameters { return try AffineQuantizer.fakeQuantize(tensor, parameters: parameters, scheme: scheme) }
+            if scheme.observer == .mse {
+                return try AffineQuantizer.fakeQuantize(
+                    tensor, parameters: try WeightRangeSearch.parameters(for: tensor, scheme: scheme), scheme: scheme)
+            }
             return try AffineQuantizer.fakeQuantize(tensor, scheme: scheme)
         }
         if scheme.dataType.isFloatCast || scheme.dataType.isMicroscaling {
