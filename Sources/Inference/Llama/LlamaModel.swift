@@ -101,6 +101,15 @@ public struct LlamaModel: Sendable {
         } + [lmHead]
     }
 
+    /// Backs the weights (embedding, every linear, the LM head) with transparent huge pages where the system allows
+    /// (`HugePages`): decode streams all of them once per token. Call after loading; a mutation that copies a weight
+    /// gives it fresh pages.
+    /// - Returns: bytes now in collapsed huge pages.
+    @discardableResult
+    public func adviseHugePages() -> Int {
+        HugePages.advise([embedding.storageRegion] + linearLayers.map(\.weight.storageRegion))
+    }
+
     /// Replaces the linear layer named `name` by `transform(layer)`.
     /// - Returns: false when no layer has that name.
     @discardableResult
