@@ -86,11 +86,12 @@ enum LayerwiseQuantization {
                 }
                 if name == "awq", let awq = steps.awq, awq.configuration.clipsWeights {
                     for (g, group) in groups.enumerated() {
+                        var gram: Tensor?  // one symmetric copy per group, shared by its consumers
                         for path in group.consumers where path != \LlamaModel.Block.queryProjection && path != \LlamaModel.Block.keyProjection {
                             guard let scheme = schemes[block[keyPath: path].name]!.weight else { continue }
-                            let gram = capture.statistics[g].gram()
+                            if gram == nil { gram = capture.statistics[g].gram() }
                             let (clipped, result) = try awq.clip(
-                                block[keyPath: path].weight, gram: gram, rowCount: capture.statistics[g].rowCount, scheme: scheme)
+                                block[keyPath: path].weight, gram: gram!, rowCount: capture.statistics[g].rowCount, scheme: scheme)
                             block[keyPath: path].weight = clipped
                             blockReports.append(AlgorithmReport(
                                 algorithm: "awq-clip", block: index, target: block[keyPath: path].name,

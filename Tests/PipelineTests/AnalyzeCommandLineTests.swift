@@ -44,7 +44,7 @@ struct AnalyzeCommandLineTests {
             base + ["--recipe", "w8a8-int8-static", "--input", directory + "/absent.txt", "--out", directory + "/a"],
             mentioning: "absent.txt")
         let empty = directory + "/empty.txt"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         try CommandLineTests.expectOneErrorLine(
             base + ["--recipe", "w8a8-int8-static", "--input", empty, "--out", directory + "/a"], mentioning: "empty")
         try CommandLineTests.expectOneErrorLine(

@@ -22,7 +22,7 @@ enum HeadlessBrowser {
     /// after `timeout` seconds.
     static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> String {
         let outputPath = Fixtures.temporaryDirectory() + "/stdout"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

@@ -32,14 +32,7 @@ extension LlamaModel {
         hooks: (any ForwardHooks)? = nil
     ) throws(ModelError) -> Tensor {
         let c = configuration
-        guard blocks.indices.contains(start) else { throw .invalidInput("block \(start) outside 0..<\(blocks.count)") }
-        guard !blockInput.isEmpty, blockInput.count % c.hiddenSize == 0 else {
-            throw .invalidInput("block input of \(blockInput.count) values is not [T, \(c.hiddenSize)]")
-        }
-        let T = blockInput.count / c.hiddenSize
-        guard T <= c.maxPositionEmbeddings else {
-            throw .invalidInput("\(T) positions exceed the model's context of \(c.maxPositionEmbeddings)")
-        }
+        let T = try checkHiddenStates(blockInput, enteringBlock: start)
         var cache = makeCache(capacity: T)
         cache.reserve(T)
         var x = blockInput

@@ -16,13 +16,12 @@ extension LlamaModel {
         }
     }
 
-    /// Runs block `layer` alone on one sequence of hidden states `x: [T, hiddenSize]` (positions 0..<T, causal), in
-    /// place. Layer-wise algorithms use it to push calibration data through one block at a time.
-    /// - Throws: `ModelError.invalidInput` for a bad layer index, a length that is not a whole number of rows, or a
-    ///   sequence longer than the model's context.
-    public func forwardBlock(_ layer: Int, hiddenStates x: inout [Float], hooks: (any ForwardHooks)? = nil) throws(ModelError) {
+    /// The checks every hidden-state entry point shares: `block` exists, `x` is whole rows of `hiddenSize`, and
+    /// their count fits the context.
+    /// - Returns: the number of rows (positions).
+    func checkHiddenStates(_ x: [Float], enteringBlock block: Int) throws(ModelError) -> Int {
         let c = configuration
-        guard blocks.indices.contains(layer) else { throw .invalidInput("block \(layer) outside 0..<\(blocks.count)") }
+        guard blocks.indices.contains(block) else { throw .invalidInput("block \(block) outside 0..<\(blocks.count)") }
         guard !x.isEmpty, x.count % c.hiddenSize == 0 else {
             throw .invalidInput("\(x.count) hidden-state values are not whole rows of \(c.hiddenSize)")
         }
@@ -30,6 +29,16 @@ extension LlamaModel {
         guard T <= c.maxPositionEmbeddings else {
             throw .invalidInput("\(T) positions exceed the model's context of \(c.maxPositionEmbeddings)")
         }
+        return T
+    }
+
+    /// Runs block `layer` alone on one sequence of hidden states `x: [T, hiddenSize]` (positions 0..<T, causal), in
+    /// place. Layer-wise algorithms use it to push calibration data through one block at a time.
+    /// - Throws: `ModelError.invalidInput` for a bad layer index, a length that is not a whole number of rows, or a
+    ///   sequence longer than the model's context.
+    public func forwardBlock(_ layer: Int, hiddenStates x: inout [Float], hooks: (any ForwardHooks)? = nil) throws(ModelError) {
+        let c = configuration
+        let T = try checkHiddenStates(x, enteringBlock: layer)
         var cache = KVCache(layerCount: 1, width: c.keyValueWidth, capacity: T)
         cache.reserve(T)
         var scratch = ForwardScratch(configuration: c, tokenCount: T, past: 0)
