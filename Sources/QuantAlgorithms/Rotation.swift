@@ -17,31 +17,41 @@ import TensorCore
 ///    linears writing it (o_proj, down_proj) W ← Qᵀ·W and b ← b·Q.
 /// 4. With `onlineDownProjection`, `down_proj` gets W ← W·H and `inputTransform = H`, so the layer rotates its input
 ///    at run time (QuaRot's online Hadamard before `down_proj`, Fig. 4).
+/// 5. With `rotateValues`, every value head is rotated by a Hadamard matrix P of order head_dim and `o_proj` undoes it
+///    (QuaRot's offline per-head Hadamard, §4.2): `v_proj` rows of head k W_k ← Pᵀ·W_k (b_k ← b_k·P), `o_proj`
+///    columns of every query head W[:, h] ← W[:, h]·P. Attention mixes value rows linearly per head, so each head's
+///    output arrives at `o_proj` times P, and the same P for every head keeps grouped-query attention exact. Weights
+///    only, nothing online: `o_proj`'s input (and a quantized value cache) lose their per-head outlier channels.
 ///
-/// Departures from the paper: no rotation of attention heads (QuaRot's per-head Hadamard on values/o_proj and on
-/// keys/queries after RoPE); the online H is randomized like Q (QuaRot uses a plain Hadamard there), which is also
-/// orthogonal and keeps the transform exact. Topology comes from `LlamaModel.Block`'s fields, never from names.
+/// Departures from the paper: no online rotation of keys/queries after RoPE; the online H is randomized like Q
+/// (QuaRot uses a plain Hadamard there), which is also orthogonal and keeps the transform exact. Topology comes from
+/// `LlamaModel.Block`'s fields, never from names.
 public struct Rotation: Sendable {
     public struct Configuration: Codable, Sendable, Equatable {
         /// Seed of Q's signs; H's signs use `seed &+ 1`.
         public var seed: UInt64 = 0
         /// Whether `down_proj` gets an online Hadamard over its input (intermediate size).
         public var onlineDownProjection = true
+        /// Whether value heads and `o_proj`'s input are rotated per head (head_dim order, signs from `seed &+ 2`).
+        public var rotateValues = true
 
         enum CodingKeys: String, CodingKey {
             case seed
             case onlineDownProjection = "online_down_projection"
+            case rotateValues = "rotate_values"
         }
 
-        public init(seed: UInt64 = 0, onlineDownProjection: Bool = true) {
+        public init(seed: UInt64 = 0, onlineDownProjection: Bool = true, rotateValues: Bool = true) {
             self.seed = seed
             self.onlineDownProjection = onlineDownProjection
+            self.rotateValues = rotateValues
         }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
             onlineDownProjection = try c.decodeIfPresent(Bool.self, forKey: .onlineDownProjection) ?? true
+            rotateValues = try c.decodeIfPresent(Bool.self, forKey: .rotateValues) ?? true
         }
     }
 
@@ -53,6 +63,8 @@ public struct Rotation: Sendable {
         /// Order of the online rotation H (intermediate size) and of its Paley factor; nil without one.
         public var onlineSize: Int?
         public var onlineBaseSize: Int?
+        /// Order of the per-head value rotation P (head_dim); nil without one.
+        public var valueHeadSize: Int?
         public var seed: UInt64
         /// Whether the LM head was tied to the embedding and is now a separate weight.
         public var untiedLMHead: Bool
@@ -71,6 +83,7 @@ public struct Rotation: Sendable {
                 text +=
                     "; online Hadamard of order \(onlineSize) (\(onlineBaseSize)×\(onlineSize / onlineBaseSize)) on \(onlineTransformLayers.count) down_proj inputs"
             }
+            if let valueHeadSize { text += "; values and o_proj inputs rotated per head (order \(valueHeadSize))" }
             if untiedLMHead { text += "; lm_head untied from the embedding" }
             return text
         }
@@ -92,6 +105,10 @@ public struct Rotation: Sendable {
         if configuration.onlineDownProjection {
             online = try Self.hadamard(
                 order: c.intermediateSize, seed: configuration.seed &+ 1, what: "intermediate_size")
+        }
+        var perHead: HadamardTransform? = nil
+        if configuration.rotateValues {
+            perHead = try Self.hadamard(order: c.headDimension, seed: configuration.seed &+ 2, what: "head_dim")
         }
         if let rotated = model.blocks.first(where: { $0.downProjection.inputTransform != nil }) {
             throw .invalidConfiguration(
@@ -119,6 +136,10 @@ public struct Rotation: Sendable {
             for path in [\LlamaModel.Block.outputProjection, \.downProjection] {
                 Self.rotateOutput(&block[keyPath: path], q)
             }
+            if let perHead {
+                Self.rotateHeadOutputs(&block.valueProjection, perHead)
+                Self.rotateRows(&block.outputProjection.weight, perHead)  // rows of o_proj as head_dim chunks
+            }
             if let online {
                 Self.rotateRows(&block.downProjection.weight, online)
                 block.downProjection.inputTransform = online
@@ -133,7 +154,7 @@ public struct Rotation: Sendable {
         rotatedLinears += 1
         return Report(
             hiddenSize: q.dimension, hiddenBaseSize: q.baseSize, onlineSize: online?.dimension,
-            onlineBaseSize: online?.baseSize,
+            onlineBaseSize: online?.baseSize, valueHeadSize: perHead?.dimension,
             seed: configuration.seed, untiedLMHead: untie, foldedNorms: 2 * model.blocks.count + 1,
             rotatedLinears: rotatedLinears, onlineTransformLayers: onlineLayers)
     }
@@ -160,20 +181,29 @@ public struct Rotation: Sendable {
         }
     }
 
-    /// W ← W·Q for `weight: [rows, n]` (every row times Q).
+    /// W ← W·Q for `weight: [rows, n]` (every row times Q). With Q of order d dividing n, every d-column block of W
+    /// is multiplied by Q (the rows are taken as chunks of d).
     static func rotateRows(_ weight: inout Tensor, _ q: HadamardTransform) {
-        q.apply(to: &weight)
+        precondition(weight.elementCount % q.dimension == 0)
+        weight.scalars.withUnsafeMutableBufferPointer { q.apply(rows: $0.count / q.dimension, $0.baseAddress!) }
     }
 
-    /// A linear writing the residual stream: W ← Qᵀ·W (`weight: [n, in]`), computed as (Wᵀ·Q)ᵀ; b ← b·Q.
-    static func rotateOutput(_ linear: inout Linear, _ q: HadamardTransform) {
+    /// A linear producing heads of `q.dimension` outputs: per head k, W_k ← Qᵀ·W_k and b_k ← b_k·Q, computed as
+    /// (Wᵀ, rows taken as head-sized chunks, times Q)ᵀ.
+    static func rotateHeadOutputs(_ linear: inout Linear, _ q: HadamardTransform) {
         var transposed = transpose(linear.weight)
-        q.apply(to: &transposed)
+        rotateRows(&transposed, q)
         linear.weight = transpose(transposed)
         if var bias = linear.bias {
-            q.apply(to: &bias)
+            rotateRows(&bias, q)
             linear.bias = bias
         }
+    }
+
+    /// A linear writing the residual stream: W ← Qᵀ·W (`weight: [n, in]`), b ← b·Q (its output as one head).
+    static func rotateOutput(_ linear: inout Linear, _ q: HadamardTransform) {
+        precondition(linear.weight.shape[0] == q.dimension)
+        rotateHeadOutputs(&linear, q)
     }
 
     static func transpose(_ x: Tensor) -> Tensor {

@@ -51,6 +51,7 @@ final class InputRecorder: ForwardHooks {
         #expect(
             report.hiddenSize == hidden && report.seed == 9 && report.foldedNorms == 5 && report.rotatedLinears == 15)
         #expect(report.onlineTransformLayers == ["model.layers.0.mlp.down_proj", "model.layers.1.mlp.down_proj"])
+        #expect(report.valueHeadSize == original.configuration.headDimension)
         #expect(
             rotated.blocks.allSatisfy {
                 $0.inputNorm.scalars.allSatisfy { $0 == 1 } && $0.postAttentionNorm.scalars.allSatisfy { $0 == 1 }
@@ -174,5 +175,46 @@ final class InputRecorder: ForwardHooks {
         let custom = try decoder.decode(
             Rotation.Configuration.self, from: Data(#"{"seed": 5, "online_down_projection": false}"#.utf8))
         #expect(custom == .init(seed: 5, onlineDownProjection: false))
+        let values = try decoder.decode(Rotation.Configuration.self, from: Data(#"{"rotate_values": false}"#.utf8))
+        #expect(values == .init(rotateValues: false))
+    }
+
+    /// Per-head value rotation alone (no residual or online rotation changes o_proj's input otherwise): o_proj sees
+    /// each head's attention output times P, the model's logits stay, and a value outlier channel is spread.
+    @Test(arguments: [48, 32])
+    func valueHeadsAreRotatedAndOutputProjectionUndoesIt(hidden: Int) throws {
+        let c = try LlamaConfiguration(
+            hiddenSize: hidden, intermediateSize: hidden == 32 ? 48 : 96, layerCount: 2, attentionHeadCount: 4,
+            keyValueHeadCount: 2, vocabularySize: 64, maxPositionEmbeddings: 256)
+        var tensors = TinyLlama.tensors(c, seed: 5)
+        let d = c.headDimension
+        // Value channel 3 of each KV head is an outlier.
+        for layer in 0..<2 {
+            for head in 0..<2 {
+                for column in 0..<hidden {
+                    tensors["model.layers.\(layer).self_attn.v_proj.weight"]!.scalars[(head * d + 3) * hidden + column] *= 30
+                }
+            }
+        }
+        let original = try LlamaModel(configuration: c, tensors: tensors)
+        var withValues = original, without = original
+        let report = try Rotation(.init(seed: 3)).apply(to: &withValues)
+        _ = try Rotation(.init(seed: 3, rotateValues: false)).apply(to: &without)
+        #expect(report.valueHeadSize == d)
+        #expect(Self.relativeError(try original.logits(for: Self.tokens), try withValues.logits(for: Self.tokens)) < rotationRelativeTolerance)
+        let a = InputRecorder(), b = InputRecorder()
+        var cache = withValues.makeCache()
+        _ = try withValues.forward(tokens: Self.tokens, cache: &cache, hooks: a)
+        cache = without.makeCache()
+        _ = try without.forward(tokens: Self.tokens, cache: &cache, hooks: b)
+        let name = "model.layers.1.self_attn.o_proj"
+        let p = try HadamardTransform(dimension: d, seed: 3 &+ 2)
+        var expected = Tensor(shape: [Self.tokens.count * c.attentionHeadCount, d], scalars: try #require(b.inputs[name]))
+        p.apply(to: &expected)
+        let seen = try #require(a.inputs[name])
+        #expect(Tolerance.maxAbsDifference(seen, expected.scalars) < 1e-4 * expected.scalars.map(abs).max()!)
+        let before = Self.peakToRMS(try #require(b.inputs[name]), width: d)
+        let after = Self.peakToRMS(seen, width: d)
+        #expect(after < before / 1.5, "o_proj input max/RMS per head \(before) without, \(after) with value rotation")
     }
 }
