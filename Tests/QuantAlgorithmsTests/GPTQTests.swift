@@ -101,6 +101,23 @@ import TestSupport
         #expect(searched.loss < plain.loss, "searched \(searched.loss) vs min/max \(plain.loss)")
     }
 
+    /// A weight scheme whose observer is `mse` asks GPTQ for the same range search as its `mse` setting.
+    @Test func mseWeightObserverTurnsOnTheRangeSearch() throws {
+        let n = 48
+        let w = GPTQTestData.weight(outFeatures: 7, inFeatures: n, seed: 31)
+        var diagonal = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { diagonal[i * n + i] = i % 16 == 5 ? 300 : 1 }
+        let h = try HessianAccumulator(matrix: Tensor(shape: [n, n], scalars: diagonal), sampleCount: 1)
+        let scheme = try GPTQTestData.scheme(.uint4, groupSize: 16, symmetric: false)
+        var observed = scheme
+        observed.observer = .mse
+        let bySetting = try GPTQ(.init(searchesRange: true)).quantize(w, hessian: h, scheme: scheme)
+        let byObserver = try GPTQ(.init()).quantize(w, hessian: h, scheme: observed)
+        let plain = try GPTQ(.init()).quantize(w, hessian: h, scheme: scheme)
+        #expect(byObserver.weight == bySetting.weight)
+        #expect(byObserver.loss < plain.loss)
+    }
+
     @Test func whiteInputsStayCloseToRoundToNearest() throws {
         let (m, n, rows) = (16, 32, 8192)
         let x = Fixtures.uniform(count: rows * n, seed: 31)
