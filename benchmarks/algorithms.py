@@ -12,12 +12,11 @@ Usage, from the repository root after `swift build -c release --product quanta`:
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from quanta_runs import ROOT, add_common_arguments, float_baseline, quantize_and_evaluate, results_stem
+
 RECIPES = os.path.join(ROOT, "benchmarks", "recipes")
 # (row id, recipe, algorithms, the row it is compared with)
 ROWS = [
@@ -39,12 +38,6 @@ ROWS = [
     ("gptq-w4a8", os.path.join(RECIPES, "w4a8-g128-gptq.yaml"), [], "w4a8"),
     ("rotation-gptq-w4a8", os.path.join(RECIPES, "w4a8-g128-rotation-gptq.yaml"), [], "gptq-w4a8"),
 ]
-
-
-def run_json(args):
-    started = time.time()
-    result = subprocess.run(args, check=True, capture_output=True, text=True)
-    return json.loads(result.stdout), time.time() - started
 
 
 def table(baseline, rows):
@@ -73,19 +66,12 @@ def table(baseline, rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quanta", default=os.path.join(ROOT, ".build/release/quanta"))
-    parser.add_argument("--model", default=os.path.expanduser("~/.cache/quanta/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-    parser.add_argument("--calib", default=os.path.join(ROOT, "../shared/data/wikitext-2/wiki.valid.tokens"))
-    parser.add_argument("--text", default=os.path.join(ROOT, "../shared/data/wikitext-2/wiki.test.raw"))
-    parser.add_argument("--samples", type=int, default=128)
-    parser.add_argument("--windows", type=int, default=40)
+    add_common_arguments(parser)
     parser.add_argument("--only", default=None, help="comma-separated row ids")
     parser.add_argument("--resume", action="store_true", help="keep (and skip) rows already in the JSON")
-    parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
-    stem = args.out or os.path.join(ROOT, "benchmarks", "results", "algorithms-" + os.path.basename(args.model).split(".")[0])
-    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    stem = results_stem(args, "algorithms")
     saved = {}
     if args.resume and os.path.exists(stem + ".json"):
         with open(stem + ".json") as f:
@@ -93,7 +79,7 @@ def main():
     done = {row["id"]: row for row in saved.get("rows", [])}
     baseline = saved.get("baseline")
     if baseline is None:
-        baseline, _ = run_json([args.quanta, "eval", args.model, "--text", args.text, "--windows", str(args.windows), "--json"])
+        baseline = float_baseline(args)
     print(f"float: perplexity {baseline['perplexity']:.4f}", file=sys.stderr)
     wanted = set(args.only.split(",")) if args.only else None
     with tempfile.TemporaryDirectory() as scratch:
@@ -103,13 +89,7 @@ def main():
             if args.resume and row_id in done:
                 continue
             out = os.path.join(scratch, row_id)
-            command = [args.quanta, "quantize", args.model, "--recipe", recipe, "--calib", args.calib,
-                       "--samples", str(args.samples), "--seq-len", "512", "--seed", "0", "--out", out, "--json"]
-            for algorithm in algorithms:
-                command += ["--algorithm", algorithm]
-            summary, quantize_wall = run_json(command)
-            evaluation, eval_wall = run_json([
-                args.quanta, "eval", out, "--text", args.text, "--windows", str(args.windows), "--reference", args.model, "--json"])
+            summary, quantize_wall, evaluation, eval_wall = quantize_and_evaluate(args, out, recipe, algorithms)
             summary.pop("algorithm_reports", None)
             done[row_id] = {"id": row_id, "recipe": recipe, "algorithms": algorithms, "compare": compare,
                             "quantize": summary, "eval": evaluation, "quantize_wall_seconds": quantize_wall,

@@ -14,46 +14,28 @@ Usage, from the repository root after `swift build -c release --product quanta`:
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from quanta_runs import add_common_arguments, float_baseline, quantize_and_evaluate, results_stem
+
 PRESETS = ["w8a16", "w8a8-int8-static", "w8a8-int8-dynamic", "w4a16-g128", "w4a16-g64", "w4a16-g32",
            "fp8", "mxfp8", "mxfp6", "mxfp4"]
 
 
-def run_json(args):
-    started = time.time()
-    result = subprocess.run(args, check=True, capture_output=True, text=True)
-    return json.loads(result.stdout), time.time() - started
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quanta", default=os.path.join(ROOT, ".build/release/quanta"))
-    parser.add_argument("--model", default=os.path.expanduser("~/.cache/quanta/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-    parser.add_argument("--calib", default=os.path.join(ROOT, "../shared/data/wikitext-2/wiki.valid.tokens"))
-    parser.add_argument("--text", default=os.path.join(ROOT, "../shared/data/wikitext-2/wiki.test.raw"))
+    add_common_arguments(parser)
     parser.add_argument("--presets", default=",".join(PRESETS))
-    parser.add_argument("--samples", type=int, default=128)
-    parser.add_argument("--windows", type=int, default=40)
-    parser.add_argument("--out", default=None)
     args = parser.parse_args()
 
     rows = []
-    baseline, _ = run_json([args.quanta, "eval", args.model, "--text", args.text, "--windows", str(args.windows), "--json"])
+    baseline = float_baseline(args)
     print(f"float: perplexity {baseline['perplexity']:.4f}", file=sys.stderr)
     with tempfile.TemporaryDirectory() as scratch:
         for preset in args.presets.split(","):
             out = os.path.join(scratch, preset)
-            summary, quantize_wall = run_json([
-                args.quanta, "quantize", args.model, "--recipe", preset, "--calib", args.calib,
-                "--samples", str(args.samples), "--seq-len", "512", "--seed", "0", "--out", out, "--json"])
-            evaluation, eval_wall = run_json([
-                args.quanta, "eval", out, "--text", args.text, "--windows", str(args.windows),
-                "--reference", args.model, "--json"])
+            summary, quantize_wall, evaluation, eval_wall = quantize_and_evaluate(args, out, preset)
             row = {"preset": preset, "quantize": summary, "eval": evaluation,
                    "quantize_wall_seconds": quantize_wall, "eval_wall_seconds": eval_wall}
             rows.append(row)
@@ -75,8 +57,7 @@ def main():
             f"{q['calibration_seconds'] + q['quantization_seconds']:.1f} s | {q['peak_memory_mb']:.0f} MB |")
     table = "\n".join(lines)
     print(table)
-    stem = args.out or os.path.join(ROOT, "benchmarks", "results", "presets-" + os.path.basename(args.model).split(".")[0])
-    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    stem = results_stem(args, "presets")
     with open(stem + ".json", "w") as f:
         json.dump({"baseline": baseline, "rows": rows, "argv": sys.argv}, f, indent=1, sort_keys=True)
     with open(stem + ".md", "w") as f:

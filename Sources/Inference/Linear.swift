@@ -37,13 +37,23 @@ public struct Linear: Sendable {
             forward(input, rows: rows, into: output)
             return
         }
-        let copy = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
-        defer { copy.deallocate() }
-        copy.initialize(from: input, count: rows * inFeatures)
-        inputTransform?.apply(rows: rows, copy)
-        hooks.linearInput(name, copy, rows: rows, columns: inFeatures)
-        product(copy, rows: rows, into: output)
+        Self.withInputCopy(input, rows: rows, columns: inFeatures, transform: inputTransform) { copy in
+            hooks.linearInput(name, copy, rows: rows, columns: inFeatures)
+            product(copy, rows: rows, into: output)
+        }
         hooks.linearOutput(name, output, rows: rows, columns: outFeatures)
+    }
+
+    /// Calls `body` with a private copy of `input` (`[rows, columns]`), rotated by `transform` when there is one.
+    private static func withInputCopy(
+        _ input: UnsafePointer<Float>, rows: Int, columns: Int, transform: HadamardTransform?,
+        _ body: (UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let copy = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
+        defer { copy.deallocate() }
+        copy.initialize(from: input, count: rows * columns)
+        transform?.apply(rows: rows, copy)
+        body(copy)
     }
 
     /// Applies several layers to the same input (q/k/v, gate/up). One decoded token without hooks runs them as one
@@ -68,19 +78,12 @@ public struct Linear: Sendable {
             fused(input)
         } else if let transform = layers[0].inputTransform, layers.allSatisfy({ $0.inputTransform == transform }) {
             // One shared rotation: transform a copy once, then the fused pass as usual.
-            let copy = UnsafeMutablePointer<Float>.allocate(capacity: k)
-            defer { copy.deallocate() }
-            copy.initialize(from: input, count: k)
-            transform.apply(rows: 1, copy)
-            fused(copy)
+            withInputCopy(input, rows: 1, columns: k, transform: transform) { fused($0) }
         } else {
             for (layer, output) in zip(layers, outputs) { layer.forward(input, rows: rows, into: output) }
             return
         }
-        for (layer, output) in zip(layers, outputs) {
-            guard let bias = layer.bias else { continue }
-            for j in 0..<layer.outFeatures { output[j] += bias.scalars[j] }
-        }
+        for (layer, output) in zip(layers, outputs) { layer.addBias(output, rows: 1) }
     }
 
     /// Calls `body` with stable pointers to every layer's weights.
@@ -99,11 +102,7 @@ public struct Linear: Sendable {
             product(input, rows: rows, into: output)
             return
         }
-        let copy = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
-        defer { copy.deallocate() }
-        copy.initialize(from: input, count: rows * inFeatures)
-        inputTransform.apply(rows: rows, copy)
-        product(copy, rows: rows, into: output)
+        Self.withInputCopy(input, rows: rows, columns: inFeatures, transform: inputTransform) { product($0, rows: rows, into: output) }
     }
 
     /// x·Wᵀ + b on the input as given (already transformed).
@@ -113,12 +112,18 @@ public struct Linear: Sendable {
         weight.scalars.withUnsafeBufferPointer { w in
             BLAS.parallelMatmulTransposed(m: rows, n: n, k: k, a: input, lda: k, b: w.baseAddress!, ldb: k, c: output, ldc: n)
         }
-        if let bias {
-            bias.scalars.withUnsafeBufferPointer { b in
-                for row in 0..<rows {
-                    let y = output + row * n
-                    for j in 0..<n { y[j] += b[j] }
-                }
+        addBias(output, rows: rows)
+    }
+
+    /// output[row] += b for each of `rows` output rows (nothing without a bias).
+    @inline(__always)
+    private func addBias(_ output: UnsafeMutablePointer<Float>, rows: Int) {
+        guard let bias else { return }
+        let n = outFeatures
+        bias.scalars.withUnsafeBufferPointer { b in
+            for row in 0..<rows {
+                let y = output + row * n
+                for j in 0..<n { y[j] += b[j] }
             }
         }
     }

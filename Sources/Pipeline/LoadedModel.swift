@@ -41,9 +41,8 @@ public enum ModelLoader {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw PipelineError.unrecognizedModel(path: path, reason: "no such file or directory")
         }
-        let loaded = isDirectory.boolValue ? try HuggingFaceModelSource.load(directory: path) : try loadGGUF(path)
-        loaded.model.adviseHugePages()
-        return loaded
+        if isDirectory.boolValue { return try HuggingFaceModelSource.load(directory: path) }
+        return try loadGGUF(path)
     }
 
     static func loadGGUF(_ path: String) throws -> LoadedModel {

@@ -83,9 +83,7 @@ public enum Cholesky {
 
     /// Array form of `inverseUpperFactor(_:dimension:)`.
     public static func inverseUpperFactor<T: LAPACKScalar>(_ a: inout [T], dimension: Int) throws(LinearAlgebraError) {
-        precondition(a.count == dimension * dimension, "Cholesky: \(a.count) values for [\(dimension), \(dimension)]")
-        try a.withUnsafeMutableBufferPointer { buffer throws(LinearAlgebraError) in
-            guard let base = buffer.baseAddress else { return }
+        try withMatrix(&a, dimension: dimension) { base throws(LinearAlgebraError) in
             try inverseUpperFactor(base, dimension: dimension)
         }
     }
@@ -94,19 +92,26 @@ public enum Cholesky {
     public static func factor<T: LAPACKScalar>(
         _ a: inout [T], dimension: Int, triangle: Triangle
     ) throws(LinearAlgebraError) {
-        precondition(a.count == dimension * dimension, "Cholesky: \(a.count) values for [\(dimension), \(dimension)]")
-        try a.withUnsafeMutableBufferPointer { buffer throws(LinearAlgebraError) in
-            guard let base = buffer.baseAddress else { return }
+        try withMatrix(&a, dimension: dimension) { base throws(LinearAlgebraError) in
             try factor(base, dimension: dimension, triangle: triangle)
         }
     }
 
     /// Array form of `invert(_:dimension:)`.
     public static func invert<T: LAPACKScalar>(_ a: inout [T], dimension: Int) throws(LinearAlgebraError) {
+        try withMatrix(&a, dimension: dimension) { base throws(LinearAlgebraError) in
+            try invert(base, dimension: dimension)
+        }
+    }
+
+    /// Calls `body` with the storage of the `[dimension, dimension]` matrix `a` (not at all when it is empty).
+    private static func withMatrix<T: LAPACKScalar>(
+        _ a: inout [T], dimension: Int, _ body: (UnsafeMutablePointer<T>) throws(LinearAlgebraError) -> Void
+    ) throws(LinearAlgebraError) {
         precondition(a.count == dimension * dimension, "Cholesky: \(a.count) values for [\(dimension), \(dimension)]")
         try a.withUnsafeMutableBufferPointer { buffer throws(LinearAlgebraError) in
             guard let base = buffer.baseAddress else { return }
-            try invert(base, dimension: dimension)
+            try body(base)
         }
     }
 

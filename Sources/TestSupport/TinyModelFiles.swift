@@ -31,6 +31,18 @@ public enum TinyModelFiles {
             maxPositionEmbeddings: 256, tieWordEmbeddings: tied)
     }
 
+    /// A fresh temporary folder holding the default tiny model as `m.gguf` and a calibration text `t.txt` that its
+    /// vocabulary covers: the fixture of the command-line and quantize-save-load tests.
+    public static func modelAndCalibrationText() throws -> (model: String, text: String, directory: String) {
+        let directory = Fixtures.temporaryDirectory()
+        let model = directory + "/m.gguf"
+        try writeGGUF(to: model, configuration: configuration())
+        let text = directory + "/t.txt"
+        try String(repeating: "the theme in the text, then the other thing. ", count: 30).write(
+            toFile: text, atomically: true, encoding: .utf8)
+        return (model, text, directory)
+    }
+
     /// Writes a llama GGUF (q/k rows permuted as llama.cpp's converter does) and returns its tensors in HF layout.
     /// - Parameters: `architecture` to write (set another to test rejection); `tokenizer` false leaves it out.
     @discardableResult

@@ -23,6 +23,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let loaded = try ModelLoader.load(model)
+            loaded.model.adviseHugePages()  // decoding streams every weight once per token
             let tokenizer = try loaded.requireTokenizer()
             let text: String
             if raw {

@@ -3,24 +3,16 @@ import TensorCore
 import TestSupport
 @testable import Inference
 
-/// Records a copy of every linear input it sees.
-private final class InputRecorder: ForwardHooks {
-    var inputs: [String: [Float]] = [:]
-    func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        inputs[layer] = Array(UnsafeBufferPointer(start: input, count: rows * columns))
-    }
-}
-
 @Suite struct BlockwiseForwardTests {
     let tokens = [3, 17, 42, 5, 9, 63, 0, 28, 11]
 
     @Test func blocksRunOneAtATimeMatchTheWholeForwardPass() throws {
         let model = TinyLlama.model()
-        let whole = InputRecorder()
+        let whole = LinearInputRecorder()
         var cache = model.makeCache()
         _ = try model.forward(tokens: tokens, cache: &cache, hooks: whole)
         var x = try model.embed(tokens)
-        let pieces = InputRecorder()
+        let pieces = LinearInputRecorder()
         for layer in model.blocks.indices { try model.forwardBlock(layer, hiddenStates: &x, hooks: pieces) }
         #expect(Set(whole.inputs.keys).subtracting(["lm_head"]) == Set(pieces.inputs.keys))
         for (name, values) in pieces.inputs {

@@ -5,14 +5,6 @@ import TestSupport
 
 let inputTransformTolerance: Float = 1e-4
 
-/// Records linear inputs and leaves them unchanged.
-final class LinearInputRecorder: ForwardHooks {
-    var inputs: [String: [Float]] = [:]
-    func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        inputs[layer] = Array(UnsafeBufferPointer(start: input, count: rows * columns))
-    }
-}
-
 @Suite struct LinearInputTransformTests {
     static func layer(_ name: String, out: Int, inFeatures: Int, seed: UInt64, transform: HadamardTransform?) -> Linear
     {

@@ -7,12 +7,7 @@ import TestSupport
 @Suite(.enabled(if: RealData.quantaExecutable != nil, "build the quanta executable first (swift build)"))
 struct AlgorithmCommandLineTests {
     static func fixture() throws -> (model: String, text: String, directory: String) {
-        let directory = Fixtures.temporaryDirectory()
-        let model = directory + "/m.gguf"
-        try TinyModelFiles.writeGGUF(to: model, configuration: TinyModelFiles.configuration())
-        let text = directory + "/t.txt"
-        try String(repeating: "the theme in the text, then the other thing. ", count: 30).write(toFile: text, atomically: true, encoding: .utf8)
-        return (model, text, directory)
+        try TinyModelFiles.modelAndCalibrationText()
     }
 
     @Test func algorithmsRunInTheOrderGivenAndReportPerBlock() throws {

@@ -6,30 +6,11 @@ import TestSupport
 @Suite(.enabled(if: RealData.quantaExecutable != nil, "build the quanta executable first (swift build)"))
 struct AnalyzeCommandLineTests {
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandLineTests.Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RealData.quantaExecutable!)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return .init(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try CommandLineTests.run(arguments, environment: environment)
     }
 
     static func fixture() throws -> (model: String, text: String, directory: String) {
-        let directory = Fixtures.temporaryDirectory()
-        let model = directory + "/m.gguf"
-        try TinyModelFiles.writeGGUF(to: model, configuration: TinyModelFiles.configuration())
-        let text = directory + "/t.txt"
-        try String(repeating: "the theme in the text, then the other thing. ", count: 30).write(
-            toFile: text, atomically: true, encoding: .utf8)
-        return (model, text, directory)
+        try TinyModelFiles.modelAndCalibrationText()
     }
 
     @Test func badInputFailsWithOneErrorLine() throws {

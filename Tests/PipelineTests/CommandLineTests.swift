@@ -7,10 +7,14 @@ import TestSupport
 struct CommandLineTests {
     struct Outcome { let status: Int32; let stdout: String; let stderr: String }
 
-    static func run(_ arguments: [String]) throws -> Outcome {
+    /// Runs the quanta executable with `arguments` (and `environment` added to this process's).
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: RealData.quantaExecutable!)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -7,14 +7,8 @@ import Testing
 import TestSupport
 
 @Suite struct QuantizeSaveLoadTests {
-    /// A tiny GGUF model and a calibration text for it.
     static func fixture() throws -> (model: String, text: String, directory: String) {
-        let directory = Fixtures.temporaryDirectory()
-        let model = directory + "/m.gguf"
-        try TinyModelFiles.writeGGUF(to: model, configuration: TinyModelFiles.configuration())
-        let text = directory + "/calib.txt"
-        try String(repeating: "the theme in the text, then the other thing. ", count: 30).write(toFile: text, atomically: true, encoding: .utf8)
-        return (model, text, directory)
+        try TinyModelFiles.modelAndCalibrationText()
     }
 
     @Test(arguments: QuantRecipe.presetDescriptions.map(\.name))

@@ -10,14 +10,6 @@ import TestSupport
 /// largest logit).
 let rotationRelativeTolerance: Float = 1e-4
 
-/// Records every linear input it sees.
-final class InputRecorder: ForwardHooks {
-    var inputs: [String: [Float]] = [:]
-    func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        inputs[layer] = Array(UnsafeBufferPointer(start: input, count: rows * columns))
-    }
-}
-
 @Suite struct RotationTests {
     /// hidden 48 = 12·4 (Paley I base) with intermediate 96 = 12·8, or hidden 32 = 2⁵ with intermediate 48 = 12·4.
     static func model(tied: Bool, hidden: Int = 48, seed: UInt64 = 1) throws -> LlamaModel {
@@ -92,7 +84,7 @@ final class InputRecorder: ForwardHooks {
         let original = try Self.model(tied: false)
         var rotated = original
         _ = try Rotation(.init(seed: 4)).apply(to: &rotated)
-        let before = InputRecorder(), after = InputRecorder()
+        let before = LinearInputRecorder(), after = LinearInputRecorder()
         var cache = original.makeCache()
         let plain = try original.forward(tokens: Self.tokens, cache: &cache, hooks: before)
         cache = rotated.makeCache()
@@ -135,7 +127,7 @@ final class InputRecorder: ForwardHooks {
         let original = try LlamaModel(configuration: c, tensors: tensors)
         var rotated = original
         _ = try Rotation(.init(seed: 1)).apply(to: &rotated)
-        let before = InputRecorder(), after = InputRecorder()
+        let before = LinearInputRecorder(), after = LinearInputRecorder()
         var cache = original.makeCache()
         _ = try original.forward(tokens: Self.tokens, cache: &cache, hooks: before)
         cache = rotated.makeCache()
@@ -202,7 +194,7 @@ final class InputRecorder: ForwardHooks {
         _ = try Rotation(.init(seed: 3, rotateValues: false)).apply(to: &without)
         #expect(report.valueHeadSize == d)
         #expect(Self.relativeError(try original.logits(for: Self.tokens), try withValues.logits(for: Self.tokens)) < rotationRelativeTolerance)
-        let a = InputRecorder(), b = InputRecorder()
+        let a = LinearInputRecorder(), b = LinearInputRecorder()
         var cache = withValues.makeCache()
         _ = try withValues.forward(tokens: Self.tokens, cache: &cache, hooks: a)
         cache = without.makeCache()

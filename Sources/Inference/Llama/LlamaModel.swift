@@ -102,8 +102,8 @@ public struct LlamaModel: Sendable {
     }
 
     /// Backs the weights (embedding, every linear, the LM head) with transparent huge pages where the system allows
-    /// (`HugePages`): decode streams all of them once per token. Call after loading; a mutation that copies a weight
-    /// gives it fresh pages.
+    /// (`HugePages`): decode streams all of them once per token. Call before decoding; a mutation that copies a
+    /// weight gives it fresh pages.
     /// - Returns: bytes now in collapsed huge pages.
     @discardableResult
     public func adviseHugePages() -> Int {
