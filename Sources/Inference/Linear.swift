@@ -1,9 +1,21 @@
+import QuantCore
 import TensorCore
 
-/// A fully connected layer y = x·Wᵀ + b in float32. `weight: [outFeatures, inFeatures]`, `bias: [outFeatures]`.
+/// A fully connected layer y = x·Wᵀ + b, `weight: [outFeatures, inFeatures]`, `bias: [outFeatures]`, that owns its
+/// quantization: the stored codes behind its weight and the quantizers of its input and output. A quantized layer is
+/// still a layer: every runner computes the same function with nothing else to pass.
 public struct Linear: Sendable {
-    /// `[outFeatures, inFeatures]`.
-    public var weight: Tensor
+    /// `[outFeatures, inFeatures]`: the values the product reads (for a quantized layer, its dequantized codes).
+    /// Changing it drops `quantizedWeight`, which would no longer describe it.
+    public var weight: Tensor {
+        didSet { quantizedWeight = nil }
+    }
+    /// The stored codes and parameters that `weight` dequantizes from; nil for a float layer.
+    public private(set) var quantizedWeight: QuantizedTensor?
+    /// Fake-quantizes the input (after `inputTransform`) before the product.
+    public var inputQuantizer: ActivationQuantizer?
+    /// Fake-quantizes the output after the product and bias.
+    public var outputQuantizer: ActivationQuantizer?
     /// `[outFeatures]`, when the layer has one.
     public var bias: Tensor?
     /// Hugging Face module name (`model.layers.0.self_attn.q_proj`), as hooks and recipes see it.
@@ -29,42 +41,72 @@ public struct Linear: Sendable {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
-    /// Applies the layer with `hooks` seeing (and possibly rewriting) a private copy of the input and the output.
+    /// Whether the layer quantizes its input or output.
+    public var quantizesActivations: Bool { inputQuantizer != nil || outputQuantizer != nil }
+
+    /// Makes `quantized` the layer's weight: its dequantized values become `weight`, its codes `quantizedWeight`.
+    /// - Throws: `QuantError.shapeMismatch` when its shape is not the layer's, and what dequantization throws.
+    public mutating func setQuantizedWeight(_ quantized: QuantizedTensor) throws(QuantError) {
+        guard quantized.shape == weight.shape else {
+            throw .shapeMismatch("\(name): quantized weight \(quantized.shape), layer \(weight.shape)")
+        }
+        try setQuantizedWeight(quantized, dequantized: quantized.dequantized())
+    }
+
+    /// Makes `quantized` the layer's weight when its dequantized values are already at hand (`dequantized` must be
+    /// exactly `quantized.dequantized()`; GPTQ returns both).
+    public mutating func setQuantizedWeight(_ quantized: QuantizedTensor, dequantized: Tensor) {
+        precondition(quantized.shape == weight.shape && dequantized.shape == weight.shape)
+        weight = dequantized
+        quantizedWeight = quantized
+    }
+
+    /// Applies the layer: the online input transform and input quantizer on a private copy of the input, the
+    /// product, then the output quantizer; `hooks` observe the input before and after quantization and the output.
+    /// - Throws: `ModelError.activationQuantization` naming the layer.
     public func forward(
         _ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>, hooks: (any ForwardHooks)?
-    ) {
-        guard let hooks else {
+    ) throws(ModelError) {
+        guard hooks != nil || quantizesActivations else {
             forward(input, rows: rows, into: output)
             return
         }
-        Self.withInputCopy(input, rows: rows, columns: inFeatures, transform: inputTransform) { copy in
-            hooks.linearInput(name, copy, rows: rows, columns: inFeatures)
+        try Self.withInputCopy(input, rows: rows, columns: inFeatures, transform: inputTransform) { (copy) throws(ModelError) in
+            hooks?.linearInput(name, copy, rows: rows, columns: inFeatures)
+            if let inputQuantizer {
+                try inputQuantizer.apply(copy, rows: rows, columns: inFeatures, at: "\(name).input")
+            }
+            hooks?.linearProductInput(name, copy, rows: rows, columns: inFeatures)
             product(copy, rows: rows, into: output)
         }
-        hooks.linearOutput(name, output, rows: rows, columns: outFeatures)
+        hooks?.linearOutput(name, output, rows: rows, columns: outFeatures)
+        if let outputQuantizer {
+            try outputQuantizer.apply(output, rows: rows, columns: outFeatures, at: "\(name).output")
+        }
     }
 
     /// Calls `body` with a private copy of `input` (`[rows, columns]`), rotated by `transform` when there is one.
-    private static func withInputCopy(
+    private static func withInputCopy<E: Error>(
         _ input: UnsafePointer<Float>, rows: Int, columns: Int, transform: HadamardTransform?,
-        _ body: (UnsafeMutablePointer<Float>) -> Void
-    ) {
+        _ body: (UnsafeMutablePointer<Float>) throws(E) -> Void
+    ) throws(E) {
         let copy = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
         defer { copy.deallocate() }
         copy.initialize(from: input, count: rows * columns)
         transform?.apply(rows: rows, copy)
-        body(copy)
+        try body(copy)
     }
 
-    /// Applies several layers to the same input (q/k/v, gate/up). One decoded token without hooks runs them as one
-    /// parallel matrix–vector pass (`GEMV.run`); otherwise each layer runs on its own.
+    /// Applies several layers to the same input (q/k/v, gate/up). One decoded token without hooks or activation
+    /// quantizers runs them as one parallel matrix–vector pass (`GEMV.run`); otherwise each layer runs on its own.
+    /// - Throws: `ModelError.activationQuantization` naming the layer.
     public static func forward(
         _ layers: [Linear], _ input: UnsafePointer<Float>, rows: Int, into outputs: [UnsafeMutablePointer<Float>],
         hooks: (any ForwardHooks)?
-    ) {
+    ) throws(ModelError) {
         precondition(layers.count == outputs.count && layers.allSatisfy { $0.inFeatures == layers[0].inFeatures })
-        guard rows == 1, hooks == nil else {
-            for (layer, output) in zip(layers, outputs) { layer.forward(input, rows: rows, into: output, hooks: hooks) }
+        guard rows == 1, hooks == nil, !layers.contains(where: \.quantizesActivations) else {
+            for (layer, output) in zip(layers, outputs) { try layer.forward(input, rows: rows, into: output, hooks: hooks) }
             return
         }
         let k = layers[0].inFeatures
@@ -95,8 +137,8 @@ public struct Linear: Sendable {
         nest(0, [])
     }
 
-    /// Applies the layer to `rows` input rows (rotating a copy of them first when `inputTransform` is set).
-    /// `input: [rows, inFeatures]`, `output: [rows, outFeatures]`.
+    /// The product alone (x·Q)·Wᵀ + b on `rows` input rows, rotating a copy first when `inputTransform` is set; no
+    /// activation quantization. `input: [rows, inFeatures]`, `output: [rows, outFeatures]`.
     public func forward(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
         guard let inputTransform else {
             product(input, rows: rows, into: output)

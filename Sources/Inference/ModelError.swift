@@ -14,6 +14,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case nonFiniteWeight(String)
     /// A token id outside the vocabulary, or an input too long for the context.
     case invalidInput(String)
+    /// Quantizing an activation failed during a forward pass (NaN or infinite values, parameters that do not fit).
+    case activationQuantization(place: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case let .unexpectedWeight(name): "unexpected weight '\(name)' (not part of the architecture)"
         case let .nonFiniteWeight(name): "weight '\(name)' contains NaN or infinity"
         case let .invalidInput(reason): "invalid input: \(reason)"
+        case let .activationQuantization(place, reason): "activation quantization failed at '\(place)': \(reason)"
         }
     }
 }

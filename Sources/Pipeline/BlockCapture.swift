@@ -24,7 +24,7 @@ final class BlockCapture: ForwardHooks {
         self.sampleStride = sampleStride
     }
 
-    func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    func linearInput(_ layer: String, _ input: UnsafePointer<Float>, rows: Int, columns: Int) {
         guard firstError == nil, let index = groupByLayer[layer] else { return }
         do {
             try statistics[index].accumulate(input, rows: rows)

@@ -22,7 +22,7 @@ final class CalibrationHooks: PointHooks {
         self.observers = observers
     }
 
-    func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    func visit(_ point: QuantizationPoint, _ data: UnsafePointer<Float>, rows: Int, columns: Int) {
         guard firstError == nil else { return }
         if let scheme = pending.removeValue(forKey: point) {
             do {

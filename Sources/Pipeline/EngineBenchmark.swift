@@ -28,27 +28,39 @@ public enum EngineBenchmark {
         }
     }
 
+    /// One timed round: prefill of `prompt` (logits of its last token), then `decodeTokens` greedy single-token steps.
+    /// - Returns: the `decodeTokens` token ids fed back, the logits of every step (`decodeTokens + 1` rows of
+    ///   `vocabularySize`, the prefill's first) and the two phases' wall times.
+    public static func greedyRun(_ model: LlamaModel, prompt: [Int], decodeTokens: Int) throws -> (
+        tokens: [Int], logits: [[Float]], prefillSeconds: Double, decodeSeconds: Double
+    ) {
+        let clock = ContinuousClock()
+        var cache = model.makeCache(capacity: prompt.count + decodeTokens)
+        var start = clock.now
+        var logits = try model.forward(tokens: prompt, cache: &cache, logits: .last)
+        let prefillSeconds = (clock.now - start).seconds
+        var tokens: [Int] = [], rows = [logits.scalars]
+        start = clock.now
+        for _ in 0..<decodeTokens {
+            let next = logits.scalars.indices.max { logits.scalars[$0] < logits.scalars[$1] } ?? 0
+            tokens.append(next)
+            logits = try model.forward(tokens: [next], cache: &cache, logits: .last)
+            rows.append(logits.scalars)
+        }
+        return (tokens, rows, prefillSeconds, (clock.now - start).seconds)
+    }
+
     /// Runs `repetitions` prefill+decode rounds on `prompt` (after one untimed warm-up round).
     public static func run(_ model: LlamaModel, prompt: [Int], decodeTokens: Int, repetitions: Int, threads: Int) throws -> Result {
         guard !prompt.isEmpty, decodeTokens >= 1, repetitions >= 1 else {
             throw PipelineError.invalidArgument("bench needs a non-empty prompt, --decode-tokens >= 1 and --repetitions >= 1")
         }
         var prefill: [Double] = [], decode: [Double] = []
-        let clock = ContinuousClock()
         for round in 0...repetitions {
-            var cache = model.makeCache(capacity: prompt.count + decodeTokens)
-            var start = clock.now
-            var logits = try model.forward(tokens: prompt, cache: &cache, logits: .last)
-            let prefillSeconds = (clock.now - start).seconds
-            start = clock.now
-            for _ in 0..<decodeTokens {
-                let next = logits.scalars.indices.max { logits.scalars[$0] < logits.scalars[$1] } ?? 0
-                logits = try model.forward(tokens: [next], cache: &cache, logits: .last)
-            }
-            let decodeSeconds = (clock.now - start).seconds
+            let timed = try greedyRun(model, prompt: prompt, decodeTokens: decodeTokens)
             if round > 0 {
-                prefill.append(prefillSeconds)
-                decode.append(decodeSeconds)
+                prefill.append(timed.prefillSeconds)
+                decode.append(timed.decodeSeconds)
             }
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

@@ -58,9 +58,9 @@ public enum EvaluationCommand {
         let tokens = tokenizer.encode(text)
         let evaluation = PerplexityEvaluation(configuration: configuration)
         let windowCount = try evaluation.windows(of: tokens).count
-        let reference = try referencePath.map { try ModelLoader.load($0).languageModel }
+        let reference = try referencePath.map { try ModelLoader.load($0).model }
         let bar = ProgressBar("eval", total: windowCount)
-        let result = try evaluation.evaluate(loaded.languageModel, tokens: tokens, reference: reference) { done, _ in bar.update(done) }
+        let result = try evaluation.evaluate(loaded.model, tokens: tokens, reference: reference) { done, _ in bar.update(done) }
         return Report(
             model: modelPath, text: textPath, textTokens: tokens.count, result: result,
             seconds: Date().timeIntervalSince(start), peakMemoryMB: ResourceUsage.peakMemoryMB())

@@ -20,35 +20,42 @@ enum HuggingFaceModelSource {
             throw ModelError.invalidConfiguration("\(configPath): \(Self.describe(error))")
         }
         let tensors: [String: Tensor]
-        var activations: ActivationQuantizer? = nil
-        var inputTransforms: [String: InputTransformDescription] = [:]
+        var saved: QuantizedModelFolder.Contents?
         var summary: String
         if QuantizedModelFolder.isQuantizedFolder(directory) {
-            let saved = try QuantizedModelFolder.load(directory: directory)
-            tensors = saved.tensors
-            activations = saved.activations
-            inputTransforms = saved.inputTransforms
-            summary = "Quanta quantized folder (recipe \(saved.recipe.name))"
+            saved = try QuantizedModelFolder.load(directory: directory)
+            tensors = saved!.tensors
+            summary = "Quanta quantized folder (recipe \(saved!.recipe.name))"
         } else {
             let weights = try ShardedSafetensors(directory: directory)
             tensors = try weights.tensors()
             summary = "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)"
         }
         var model = try LlamaModel(configuration: configuration, tensors: tensors)
-        let descriptionPath = directory + "/" + QuantizedModelFolder.descriptionFileName
-        try InputTransformDescription.install(inputTransforms, into: &model, path: descriptionPath)
+        if let saved {
+            let descriptionPath = directory + "/" + QuantizedModelFolder.descriptionFileName
+            try InputTransformDescription.install(saved.inputTransforms, into: &model, path: descriptionPath)
+            try saved.install(into: &model)
+        }
         var tokenizer: ByteLevelBPETokenizer? = nil
         var chatTemplate: String? = nil
         if let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") {
             tokenizer = try ByteLevelBPETokenizer(tokenizerJSON: data)
         }
-        if let data = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            chatTemplate = object["chat_template"] as? String
+        let tokenizerConfigPath = directory + "/tokenizer_config.json"
+        if let data = FileManager.default.contents(atPath: tokenizerConfigPath) {
+            // A broken tokenizer_config.json would silently drop the chat template; say so instead.
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw PipelineError.unrecognizedModel(path: tokenizerConfigPath, reason: "not a JSON object")
+            }
+            if let template = object["chat_template"] {
+                guard let text = template as? String else {
+                    throw PipelineError.unrecognizedModel(path: tokenizerConfigPath, reason: "'chat_template' is not a string")
+                }
+                chatTemplate = text
+            }
         }
-        return LoadedModel(
-            path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate, summary: summary,
-            activations: activations)
+        return LoadedModel(path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate, summary: summary)
     }
 
     /// A decoding error as one readable line (missing key, wrong type), not Foundation's nested dump.

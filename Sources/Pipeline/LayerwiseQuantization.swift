@@ -36,10 +36,14 @@ enum LayerwiseQuantization {
     static let sampleRowTarget = 2048
 
     /// Runs `steps` over `model`'s blocks on `windows` and quantizes every planned block linear.
+    /// - Parameters: `reference`: when given (the same float model as `model` on entry), receives every
+    ///   function-preserving scale migration (SmoothQuant, AWQ scales) and nothing else, so it stays the float model
+    ///   the quantized one approximates, in the same basis.
     /// - Returns: the stored weights of the block linears it quantized (the model holds their dequantized values)
     ///   and what each algorithm did.
     static func run(
         _ model: inout LlamaModel, plan: QuantizationPlan, steps: Steps, windows: [[Int]],
+        reference: inout LlamaModel?,
         progress: (Int, Int) -> Void = { _, _ in }, log: (String) -> Void = { _ in }
     ) throws -> (weights: [String: QuantizedTensor], reports: [AlgorithmReport]) {
         let schemes = Dictionary(uniqueKeysWithValues: plan.layers.map { ($0.name, $0) })
@@ -57,6 +61,7 @@ enum LayerwiseQuantization {
                 if let error = capture.firstError { throw PipelineError.layerFailed(layer: "model.layers.\(index)", reason: "\(error)") }
             }
             var block = model.blocks[index]
+            var referenceBlock = reference?.blocks[index]
             var blockReports: [AlgorithmReport] = []
             for name in steps.order {
                 for (g, group) in groups.enumerated() {
@@ -70,6 +75,7 @@ enum LayerwiseQuantization {
                             group, in: &block, statistics: capture.statistics[g], sample: sample,
                             weightScheme: first.weight, inputScheme: first.input)
                         capture.divide(group: g, by: group.consumerScales(s))
+                        if referenceBlock != nil { group.apply(s, to: &referenceBlock!) }
                         blockReports.append(AlgorithmReport(
                             algorithm: name, block: index, target: group.name,
                             choice: result.alpha.map { String(format: "alpha %.2f, outlier ratio %.1f → %.1f", $0, result.outlierRatioBefore, result.outlierRatioAfter) } ?? "unscaled",
@@ -78,6 +84,7 @@ enum LayerwiseQuantization {
                     if name == "awq", let awq = steps.awq, let scheme = first.weight {
                         let (s, result) = try awq.searchScales(group, in: &block, statistics: capture.statistics[g], scheme: scheme)
                         capture.divide(group: g, by: group.consumerScales(s))
+                        if referenceBlock != nil { group.apply(s, to: &referenceBlock!) }
                         blockReports.append(AlgorithmReport(
                             algorithm: name, block: index, target: group.name,
                             choice: result.ratio.map { String(format: "ratio %.2f", $0) } ?? "unscaled",
@@ -117,14 +124,14 @@ enum LayerwiseQuantization {
                             }
                             let result = try gptq.quantize(block[keyPath: path].weight, hessian: hessians[g]!, scheme: scheme)
                             stored[name] = result.quantized
-                            block[keyPath: path].weight = result.weight
+                            block[keyPath: path].setQuantizedWeight(result.quantized, dequantized: result.weight)
                             blockReports.append(AlgorithmReport(
                                 algorithm: "gptq", block: index, target: name, choice: String(format: "damp %.3g", result.dampening),
                                 lossBefore: result.rtnLoss, lossAfter: result.loss))
                         } else {
                             let quantized = try TensorQuantizer.quantize(block[keyPath: path].weight, scheme: scheme)
                             stored[name] = quantized
-                            block[keyPath: path].weight = try quantized.dequantized()
+                            try block[keyPath: path].setQuantizedWeight(quantized)
                         }
                     } catch {
                         throw PipelineError.layerFailed(layer: name, reason: "\(error)")
@@ -132,6 +139,7 @@ enum LayerwiseQuantization {
                 }
             }
             model.blocks[index] = block
+            if let referenceBlock { reference!.blocks[index] = referenceBlock }
             for w in states.indices { try model.forwardBlock(index, hiddenStates: &states[w]) }
             for line in summaryLines(blockReports, block: index, of: model.blocks.count) { log(line) }
             reports += blockReports

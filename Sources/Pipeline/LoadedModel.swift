@@ -7,7 +7,7 @@ import Tokenization
 public struct LoadedModel: Sendable {
     /// The path it was loaded from.
     public let path: String
-    /// The float32 decoder.
+    /// The decoder; a saved quantized model's layers carry their quantization.
     public var model: LlamaModel
     /// The tokenizer, when the source has one.
     public let tokenizer: ByteLevelBPETokenizer?
@@ -15,15 +15,6 @@ public struct LoadedModel: Sendable {
     public let chatTemplate: String?
     /// One line for humans: format and stored types.
     public let summary: String
-    /// Activation quantizers of a saved quantized model (nil for a float model).
-    public var activations: ActivationQuantizer? = nil
-
-    /// The model as evaluation and generation run it (with its activation quantizers, if any).
-    public var languageModel: any CausalLanguageModel {
-        guard let activations, !activations.points.isEmpty else { return model }
-        return QuantizedLanguageModel(model: model, activations: activations)
-    }
-
     /// The tokenizer, or `PipelineError.missingTokenizer`.
     public func requireTokenizer() throws(PipelineError) -> ByteLevelBPETokenizer {
         guard let tokenizer else { throw .missingTokenizer(path: path) }

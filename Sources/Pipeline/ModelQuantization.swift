@@ -4,8 +4,8 @@ import QuantAlgorithms
 import QuantCore
 import TensorCore
 
-/// A model quantized by a recipe: float weights replaced by their dequantized codes, the stored codes kept for saving,
-/// and the activation quantizers (with calibrated parameters) applied on every forward pass.
+/// A model quantized by a recipe. Its layers carry their quantization (stored weight codes, activation quantizers with
+/// calibrated parameters), so `loaded.model` runs as the quantized model everywhere.
 public struct QuantizedModel: Sendable {
     /// What `quanta quantize` reports.
     public struct Summary: Codable, Sendable, Equatable {
@@ -48,15 +48,14 @@ public struct QuantizedModel: Sendable {
 
     public var loaded: LoadedModel
     public let plan: QuantizationPlan
-    /// Stored weights by layer name.
-    public let weights: [String: QuantizedTensor]
-    public let activations: ActivationQuantizer
     public var summary: Summary
+    /// The float model after the recipe's function-preserving transforms (rotation, SmoothQuant and AWQ scale
+    /// migration) and before any rounding: what the quantized model approximates, layer for layer in the same basis.
+    /// Kept only when asked for (`keepsReference`), since it is a second copy of the weights.
+    public var reference: LlamaModel?
 
-    /// The model as evaluation runs it.
-    public var languageModel: QuantizedLanguageModel {
-        QuantizedLanguageModel(model: loaded.model, activations: activations.points.isEmpty ? nil : activations)
-    }
+    /// The quantized model, as every runner runs it.
+    public var model: LlamaModel { loaded.model }
 }
 
 /// Runs a recipe: weight quantization, calibration of static activation scales, activation quantizers.
@@ -74,7 +73,11 @@ public enum ModelQuantization {
     }
 
     /// Quantizes `loaded` by `recipe`. Everything that can be checked is checked before work starts.
-    public static func run(_ loaded: LoadedModel, recipe: QuantRecipe, progress: Progress = Progress()) throws -> QuantizedModel {
+    /// - Parameters: `keepsReference`: also return the transformed float model (`QuantizedModel.reference`), for the
+    ///   debugger.
+    public static func run(
+        _ loaded: LoadedModel, recipe: QuantRecipe, keepsReference: Bool = false, progress: Progress = Progress()
+    ) throws -> QuantizedModel {
         try recipe.validate()
         let plan = try QuantizationPlan(recipe: recipe, model: loaded.model)
         let rotationStep = recipe.algorithms.first { $0.name == "rotation" }
@@ -100,9 +103,10 @@ public enum ModelQuantization {
             let report = try rotation.apply(to: &result.model)
             progress.log("rotation: \(report)")
         }
+        var reference = keepsReference ? result.model : nil
         if let blockwise {
             (algorithmWeights, reports) = try LayerwiseQuantization.run(
-                &result.model, plan: plan, steps: blockwise, windows: try calibrationWindows(),
+                &result.model, plan: plan, steps: blockwise, windows: try calibrationWindows(), reference: &reference,
                 progress: progress.blocks, log: progress.log)
         }
         let algorithmSeconds = Date().timeIntervalSince(algorithmStart)
@@ -111,16 +115,16 @@ public enum ModelQuantization {
         weights.merge(algorithmWeights) { a, _ in a }
         let quantizationSeconds = Date().timeIntervalSince(start)
 
-        var points: [QuantizationPoint: PointQuantizer] = [:]
+        var points: [QuantizationPoint: ActivationQuantizer] = [:]
         for layer in plan.layers {
-            if let input = layer.input { points[QuantizationPoint(layer: layer.name, kind: .input)] = PointQuantizer(scheme: input) }
-            if let output = layer.output { points[QuantizationPoint(layer: layer.name, kind: .output)] = PointQuantizer(scheme: output) }
+            if let input = layer.input { points[QuantizationPoint(layer: layer.name, kind: .input)] = ActivationQuantizer(scheme: input) }
+            if let output = layer.output { points[QuantizationPoint(layer: layer.name, kind: .output)] = ActivationQuantizer(scheme: output) }
         }
         if let kv = recipe.kvCache {
             let scheme = try Self.keyValuePointScheme(kv)
             for index in 0..<loaded.model.configuration.layerCount {
-                points[.keyValue(index, .keys)] = PointQuantizer(scheme: scheme)
-                points[.keyValue(index, .values)] = PointQuantizer(scheme: scheme)
+                points[.keyValue(index, .keys)] = ActivationQuantizer(scheme: scheme)
+                points[.keyValue(index, .values)] = ActivationQuantizer(scheme: scheme)
             }
         }
         let calibrationStart = Date()
@@ -159,8 +163,9 @@ public enum ModelQuantization {
             quantizationSeconds: quantizationSeconds, peakMemoryMB: ResourceUsage.peakMemoryMB(),
             algorithms: recipe.algorithms.map(\.name), algorithmSeconds: recipe.algorithms.isEmpty ? 0 : algorithmSeconds,
             algorithmReports: reports)
-        return QuantizedModel(
-            loaded: result, plan: plan, weights: weights, activations: ActivationQuantizer(points: points), summary: summary)
+        // Calibration ran the model with quantized weights and float activations; now each layer takes its quantizers.
+        try result.model.installActivationQuantizers(points)
+        return QuantizedModel(loaded: result, plan: plan, summary: summary, reference: reference)
     }
 
     /// The scheme a KV-cache point runs: a static per-group scheme (one scale per head when the group is head_dim)
@@ -221,7 +226,7 @@ public enum ModelQuantization {
             stored[name] = quantized
             // Tied embeddings: the LM head shares the embedding's storage, so replacing its weight leaves the
             // embedding table in float, as intended.
-            model.updateLinear(name) { $0.weight = dequantized }
+            model.updateLinear(name) { $0.setQuantizedWeight(quantized, dequantized: dequantized) }
             progress(index + 1, jobs.count)
         }
         return stored

@@ -22,22 +22,23 @@ public struct QuantizationPoint: Hashable, Sendable, Comparable, CustomStringCon
     public static func < (a: Self, b: Self) -> Bool { (a.layer, a.kind.rawValue) < (b.layer, b.kind.rawValue) }
 }
 
-/// Forward hooks that act per `QuantizationPoint`: the three engine callbacks become one `visit` per point.
+/// Forward hooks that observe per `QuantizationPoint`: the engine's callbacks become one `visit` per point, with the
+/// values the point's quantizer would see (a linear's input and output before quantization, new keys and values).
 public protocol PointHooks: ForwardHooks {
-    /// `data: [rows, columns]` at `point`, which may be rewritten in place.
-    func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int)
+    /// `data: [rows, columns]` at `point`.
+    func visit(_ point: QuantizationPoint, _ data: UnsafePointer<Float>, rows: Int, columns: Int)
 }
 
 extension PointHooks {
-    public func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    public func linearInput(_ layer: String, _ input: UnsafePointer<Float>, rows: Int, columns: Int) {
         visit(QuantizationPoint(layer: layer, kind: .input), input, rows: rows, columns: columns)
     }
 
-    public func linearOutput(_ layer: String, _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    public func linearOutput(_ layer: String, _ output: UnsafePointer<Float>, rows: Int, columns: Int) {
         visit(QuantizationPoint(layer: layer, kind: .output), output, rows: rows, columns: columns)
     }
 
-    public func keyValue(layer: Int, keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    public func keyValue(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, rows: Int, width: Int) {
         visit(.keyValue(layer, .keys), keys, rows: rows, columns: width)
         visit(.keyValue(layer, .values), values, rows: rows, columns: width)
     }

@@ -90,7 +90,7 @@ public enum QuantizedModelFolder {
         let model = quantized.loaded.model
         var writer = SafetensorsWriter(metadata: ["format": "pt", "quantization": formatName])
         var layers: [String: LayerDescription] = [:]
-        let quantizedNames = Set(quantized.weights.keys)
+        let quantizedNames = Set(model.quantizedWeights.keys)
         // Float tensors: everything that is not a quantized linear weight.
         writer.add("model.embed_tokens.weight", model.embedding)
         writer.add("model.norm.weight", model.finalNorm)
@@ -100,7 +100,7 @@ public enum QuantizedModelFolder {
         }
         for linear in model.linearLayers {
             if let bias = linear.bias { writer.add("\(linear.name).bias", bias) }
-            if let stored = quantized.weights[linear.name] {
+            if let stored = linear.quantizedWeight {
                 writer.add("\(linear.name).weight", bytes: stored.codes, elementType: .uint8, shape: [stored.codes.count])
                 addParameters(stored.parameters, prefix: "\(linear.name).weight", to: &writer)
                 if !stored.blockScales.isEmpty {
@@ -115,7 +115,7 @@ public enum QuantizedModelFolder {
         }
         precondition(quantizedNames.isSubset(of: Set(layers.keys)))
         var activations: [String: PointDescription] = [:]
-        for (point, quantizer) in quantized.activations.points {
+        for (point, quantizer) in model.activationQuantizers {
             activations[point.description] = PointDescription(
                 scheme: quantizer.scheme, parameters: quantizer.parameters.map(ParameterLayoutDescription.init))
             addParameters(quantizer.parameters, prefix: point.description, to: &writer)
@@ -153,11 +153,27 @@ public enum QuantizedModelFolder {
         FileManager.default.fileExists(atPath: directory + "/" + descriptionFileName)
     }
 
-    /// Loads a saved quantized model: float tensors, dequantized weights, activation quantizers.
-    static func load(directory: String) throws -> (
-        tensors: [String: Tensor], activations: ActivationQuantizer, recipe: QuantRecipe,
-        inputTransforms: [String: InputTransformDescription]
-    ) {
+    /// What a saved folder holds besides `config.json` and the tokenizer.
+    struct Contents {
+        /// Float tensors by Hugging Face name, quantized linear weights as their dequantized values.
+        var tensors: [String: Tensor]
+        /// The stored codes behind each quantized linear weight, by layer name.
+        var quantizedWeights: [String: QuantizedTensor]
+        var activations: [QuantizationPoint: ActivationQuantizer]
+        var recipe: QuantRecipe
+        var inputTransforms: [String: InputTransformDescription]
+
+        /// Gives a model built from `tensors` its quantization: stored codes, activation quantizers.
+        func install(into model: inout LlamaModel) throws {
+            for (name, stored) in quantizedWeights {
+                model.updateLinear(name) { $0.setQuantizedWeight(stored, dequantized: $0.weight) }
+            }
+            try model.installActivationQuantizers(activations)
+        }
+    }
+
+    /// Loads a saved quantized model: float tensors, dequantized weights with their codes, activation quantizers.
+    static func load(directory: String) throws -> Contents {
         let descriptionPath = directory + "/" + descriptionFileName
         guard let data = FileManager.default.contents(atPath: descriptionPath) else {
             throw PipelineError.unrecognizedModel(path: directory, reason: "cannot read \(descriptionFileName)")
@@ -178,6 +194,7 @@ public enum QuantizedModelFolder {
         }
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         var tensors: [String: Tensor] = [:]
+        var quantizedWeights: [String: QuantizedTensor] = [:]
         let parameterSuffixes = ["_scale", "_zero_point", "_block_scale"]
         for name in file.names where !parameterSuffixes.contains(where: { name.hasSuffix($0) }) {
             let layer = String(name.dropLast(".weight".count))
@@ -187,19 +204,22 @@ public enum QuantizedModelFolder {
                     parameters: try parameters(point.parameters, prefix: name, file: file),
                     blockScales: file.contains("\(name)_block_scale") ? Array(try file.rawBytes("\(name)_block_scale")) : [])
                 tensors[name] = try stored.dequantized()
+                quantizedWeights[layer] = stored
             } else {
                 tensors[name] = try file.tensor(name)
             }
         }
-        var points: [QuantizationPoint: PointQuantizer] = [:]
+        var points: [QuantizationPoint: ActivationQuantizer] = [:]
         for (key, point) in description.activations {
             guard let dot = key.lastIndex(of: "."), let kind = QuantizationPoint.Kind(rawValue: String(key[key.index(after: dot)...])) else {
                 throw PipelineError.unrecognizedModel(path: descriptionPath, reason: "bad activation point '\(key)'")
             }
-            points[QuantizationPoint(layer: String(key[..<dot]), kind: kind)] = PointQuantizer(
+            points[QuantizationPoint(layer: String(key[..<dot]), kind: kind)] = ActivationQuantizer(
                 scheme: point.scheme, parameters: try parameters(point.parameters, prefix: key, file: file))
         }
-        return (tensors, ActivationQuantizer(points: points), description.recipe, description.inputTransforms ?? [:])
+        return Contents(
+            tensors: tensors, quantizedWeights: quantizedWeights, activations: points, recipe: description.recipe,
+            inputTransforms: description.inputTransforms ?? [:])
     }
 
     static func parameters(_ layout: ParameterLayoutDescription?, prefix: String, file: SafetensorsFile) throws -> QuantParameters? {

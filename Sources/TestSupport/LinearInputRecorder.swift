@@ -6,7 +6,7 @@ public final class LinearInputRecorder: ForwardHooks {
 
     public init() {}
 
-    public func linearInput(_ layer: String, _ input: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    public func linearInput(_ layer: String, _ input: UnsafePointer<Float>, rows: Int, columns: Int) {
         inputs[layer] = Array(UnsafeBufferPointer(start: input, count: rows * columns))
     }
 }

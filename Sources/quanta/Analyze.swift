@@ -39,7 +39,7 @@ struct Analyze: ParsableCommand {
             try options.validate()
             let loaded = try ModelLoader.load(model)
             let start = Date()
-            let quantized = try ModelQuantization.run(loaded, recipe: recipe, progress: quantizationProgress(recipe))
+            let quantized = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, progress: quantizationProgress(recipe))
             let quantizationSeconds = Date().timeIntervalSince(start)
             let report = try DebugCommand.run(
                 reference: loaded, quantized: quantized, options: options, progress: debuggerProgress(quantized))

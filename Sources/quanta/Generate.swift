@@ -40,7 +40,7 @@ struct Generate: ParsableCommand {
                 stopTokenIDs: ChatPrompt.stopTokenIDs(tokenizer))
             var stream = TokenStreamDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
             var streamError: (any Error)?
-            let (_, statistics) = try Generation(configuration: settings).run(loaded.model, prompt: promptTokens, hooks: loaded.activations) { id in
+            let (_, statistics) = try Generation(configuration: settings).run(loaded.model, prompt: promptTokens) { id in
                 do {
                     let piece = try stream.append(id)
                     FileHandle.standardOutput.write(Data(piece.utf8))
@@ -49,7 +49,6 @@ struct Generate: ParsableCommand {
                 }
             }
             if let streamError { throw streamError }
-            try loaded.activations?.checkErrors()
             FileHandle.standardOutput.write(Data((stream.finish() + "\n").utf8))
             if stats {
                 let line = String(

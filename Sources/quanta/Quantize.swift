@@ -40,7 +40,8 @@ struct Quantize: ParsableCommand {
             }
             try debugOptions?.validate()
             let loaded = try ModelLoader.load(model)
-            let quantized = try ModelQuantization.run(loaded, recipe: recipe, progress: quantizationProgress(recipe))
+            let quantized = try ModelQuantization.run(
+                loaded, recipe: recipe, keepsReference: debugOptions != nil, progress: quantizationProgress(recipe))
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)
             if let debugOptions {
                 let report = try DebugCommand.run(reference: loaded, quantized: quantized, options: debugOptions, progress: debuggerProgress(quantized))

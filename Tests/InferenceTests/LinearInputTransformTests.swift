@@ -23,9 +23,9 @@ let inputTransformTolerance: Float = 1e-4
         return y.scalars.enumerated().map { $0.element + layer.bias!.scalars[$0.offset % n] }
     }
 
-    static func run(_ body: (UnsafeMutablePointer<Float>) -> Void, count: Int) -> [Float] {
+    static func run(_ body: (UnsafeMutablePointer<Float>) throws -> Void, count: Int) rethrows -> [Float] {
         var out = [Float](repeating: .nan, count: count)
-        out.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+        try out.withUnsafeMutableBufferPointer { try body($0.baseAddress!) }
         return out
     }
 
@@ -40,7 +40,7 @@ let inputTransformTolerance: Float = 1e-4
         try x.scalars.withUnsafeBufferPointer { input in
             let xp = input.baseAddress!
             let unhooked = Self.run({ a.forward(xp, rows: rows, into: $0) }, count: rows * 40)
-            let hooked = Self.run({ a.forward(xp, rows: rows, into: $0, hooks: recorder) }, count: rows * 40)
+            let hooked = try Self.run({ try a.forward(xp, rows: rows, into: $0, hooks: recorder) }, count: rows * 40)
             let want = Self.expected(a, x)
             #expect(Tolerance.maxAbsDifference(unhooked, want) < inputTransformTolerance)
             #expect(Tolerance.maxAbsDifference(hooked, unhooked) == 0)
@@ -55,7 +55,7 @@ let inputTransformTolerance: Float = 1e-4
                         UnsafeMutablePointer<Float>.allocate(capacity: rows * group[i].outFeatures)
                     }
                     defer { pointers.forEach { $0.deallocate() } }
-                    Linear.forward(group, xp, rows: rows, into: pointers, hooks: hooks)
+                    try Linear.forward(group, xp, rows: rows, into: pointers, hooks: hooks)
                     for i in group.indices {
                         outputs[i] = Array(UnsafeBufferPointer(start: pointers[i], count: rows * group[i].outFeatures))
                         let difference = Tolerance.maxAbsDifference(outputs[i], Self.expected(group[i], x))

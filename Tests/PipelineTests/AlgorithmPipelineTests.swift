@@ -18,7 +18,7 @@ import TestSupport
 
     /// Mean squared difference of the logits from the float model's over the calibration text's first tokens.
     static func logitError(_ quantized: QuantizedModel, float: LlamaModel, tokens: [Int]) throws -> Double {
-        let a = try quantized.languageModel.logits(for: tokens).scalars
+        let a = try quantized.model.logits(for: tokens).scalars
         let b = try float.logits(for: tokens).scalars
         return zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(a.count)
     }
@@ -48,7 +48,7 @@ import TestSupport
         try QuantizedModelFolder.save(quantized, to: out)
         let reloaded = try ModelLoader.load(out)
         let tokens = [1, 100, 200, 258, 7, 33, 99, 12]
-        #expect(try reloaded.languageModel.logits(for: tokens).scalars == quantized.languageModel.logits(for: tokens).scalars)
+        #expect(try reloaded.model.logits(for: tokens).scalars == quantized.model.logits(for: tokens).scalars)
         #expect(try Self.logitError(quantized, float: loaded.model, tokens: tokens) < 1)
     }
 

@@ -32,10 +32,10 @@ import TestSupport
         for (a, b) in zip(quantized.loaded.model.linearLayers, reloaded.model.linearLayers) {
             #expect(a.weight.scalars == b.weight.scalars, "\(a.name) differs after reload")
         }
-        #expect(reloaded.activations?.points == quantized.activations.points)
+        #expect(reloaded.model.activationQuantizers == quantized.model.activationQuantizers)
         let tokens = [1, 100, 200, 258, 7, 33, 99, 12]
-        let original = try quantized.languageModel.logits(for: tokens)
-        let again = try reloaded.languageModel.logits(for: tokens)
+        let original = try quantized.model.logits(for: tokens)
+        let again = try reloaded.model.logits(for: tokens)
         #expect(original.scalars == again.scalars)
         // Quantization changed something (it is not a no-op) but the model still resembles the float one.
         let float = try loaded.model.logits(for: tokens)
@@ -50,7 +50,7 @@ import TestSupport
         let quantized = try ModelQuantization.run(try ModelLoader.load(modelPath), recipe: recipe)
         #expect(quantized.summary.calibrationSamples == 2)
         #expect(quantized.summary.calibrationTokens == 32)
-        let inputs = quantized.activations.points.filter { $0.key.kind == .input }
+        let inputs = quantized.model.activationQuantizers.filter { $0.key.kind == .input }
         #expect(inputs.count == 14)
         #expect(inputs.values.allSatisfy { $0.parameters?.scales.count == 1 && $0.parameters!.scales[0] > 0 })
     }
@@ -92,18 +92,18 @@ import TestSupport
             """.utf8))
         let loaded = try ModelLoader.load(modelPath)
         let quantized = try ModelQuantization.run(loaded, recipe: recipe)
-        let kv = quantized.activations.points.filter { $0.key.kind == .keys || $0.key.kind == .values }
+        let kv = quantized.model.activationQuantizers.filter { $0.key.kind == .keys || $0.key.kind == .values }
         #expect(kv.count == 4)
         #expect(kv.values.allSatisfy { $0.parameters != nil })
         if !granularity.isEmpty {
             #expect(kv.values.allSatisfy { Set($0.parameters!.scales).count == 2 && $0.parameters!.scales.count == 16 }, "one scale per KV head")
         }
         let tokens = [5, 9, 200, 31, 77, 3]
-        let float = try loaded.model.logits(for: tokens), kvQuantized = try quantized.languageModel.logits(for: tokens)
+        let float = try loaded.model.logits(for: tokens), kvQuantized = try quantized.model.logits(for: tokens)
         #expect(float.scalars != kvQuantized.scalars)
         #expect(Tolerance.maxAbsDifference(float.scalars, kvQuantized.scalars) < 0.5)
         try QuantizedModelFolder.save(quantized, to: directory + "/kv")
         let reloaded = try ModelLoader.load(directory + "/kv")
-        #expect(try reloaded.languageModel.logits(for: tokens).scalars == kvQuantized.scalars)
+        #expect(try reloaded.model.logits(for: tokens).scalars == kvQuantized.scalars)
     }
 }

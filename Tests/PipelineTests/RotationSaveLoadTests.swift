@@ -40,8 +40,8 @@ import TestSupport
         }
         #expect(reloaded.model.blocks.allSatisfy { $0.downProjection.inputTransform != nil })
         #expect(reloaded.model.embedding == quantized.loaded.model.embedding)
-        let original = try quantized.languageModel.logits(for: Self.tokens)
-        let again = try reloaded.languageModel.logits(for: Self.tokens)
+        let original = try quantized.model.logits(for: Self.tokens)
+        let again = try reloaded.model.logits(for: Self.tokens)
         #expect(original.scalars == again.scalars)
         // Still close to the float model it came from.
         #expect(Tolerance.maxAbsDifference(floatLogits.scalars, again.scalars) < 5)

@@ -19,7 +19,7 @@ extension LlamaModel {
         inputs.reserveCapacity(blocks.count)
         for layer in blocks.indices {
             inputs.append(x)
-            runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: nil)
+            try runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: nil)
         }
         return inputs
     }
@@ -38,9 +38,9 @@ extension LlamaModel {
         var x = blockInput
         var scratch = ForwardScratch(configuration: c, tokenCount: T, past: 0)
         for layer in start..<blocks.count {
-            runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
+            try runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
         }
         cache.commit(T)
-        return finalLogits(x, tokenCount: T, selection: selection, hooks: hooks)
+        return try finalLogits(x, tokenCount: T, selection: selection, hooks: hooks)
     }
 }

@@ -42,6 +42,6 @@ extension LlamaModel {
         var cache = KVCache(layerCount: 1, width: c.keyValueWidth, capacity: T)
         cache.reserve(T)
         var scratch = ForwardScratch(configuration: c, tokenCount: T, past: 0)
-        runBlock(layer, cacheSlot: 0, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
+        try runBlock(layer, cacheSlot: 0, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
     }
 }

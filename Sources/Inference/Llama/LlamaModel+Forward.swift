@@ -30,10 +30,10 @@ extension LlamaModel {
         var x = embedRows(tokens)
         var scratch = ForwardScratch(configuration: c, tokenCount: T, past: cache.count)
         for layer in blocks.indices {
-            runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
+            try runBlock(layer, cacheSlot: layer, x: &x, cache: &cache, scratch: &scratch, hooks: hooks)
         }
         cache.commit(T)
-        return finalLogits(x, tokenCount: T, selection: selection, hooks: hooks)
+        return try finalLogits(x, tokenCount: T, selection: selection, hooks: hooks)
     }
 
     /// The embedding rows of `tokens` (checked by the caller): `[T, hiddenSize]`.
@@ -49,7 +49,9 @@ extension LlamaModel {
     }
 
     /// The final norm and LM head over the residual stream `x: [T, hiddenSize]`, for the rows `selection` picks.
-    func finalLogits(_ x: [Float], tokenCount T: Int, selection: LogitsSelection, hooks: (any ForwardHooks)?) -> Tensor {
+    func finalLogits(
+        _ x: [Float], tokenCount T: Int, selection: LogitsSelection, hooks: (any ForwardHooks)?
+    ) throws(ModelError) -> Tensor {
         let c = configuration, H = c.hiddenSize
         let rows: Range<Int> = switch selection {
         case .all: 0..<T
@@ -72,9 +74,9 @@ extension LlamaModel {
         }
         var result = Tensor(shape: [rows.count, c.vocabularySize])
         if !rows.isEmpty {
-            normalized.withUnsafeBufferPointer { input in
-                result.scalars.withUnsafeMutableBufferPointer { output in
-                    lmHead.forward(input.baseAddress!, rows: rows.count, into: output.baseAddress!, hooks: hooks)
+            try normalized.withUnsafeBufferPointer { (input) throws(ModelError) in
+                try result.scalars.withUnsafeMutableBufferPointer { (output) throws(ModelError) in
+                    try lmHead.forward(input.baseAddress!, rows: rows.count, into: output.baseAddress!, hooks: hooks)
                 }
             }
         }
@@ -82,21 +84,25 @@ extension LlamaModel {
     }
 
     /// Runs block `layer` on `x: [T, hiddenSize]` in place, keeping its keys and values in `cache`'s layer `cacheSlot`.
+    /// - Throws: `ModelError.activationQuantization` naming the layer or the KV cache.
     func runBlock(
         _ layer: Int, cacheSlot: Int, x: inout [Float], cache: inout KVCache, scratch s: inout ForwardScratch,
         hooks: (any ForwardHooks)?
-    ) {
+    ) throws(ModelError) {
         let c = configuration
         let block = blocks[layer]
         let T = s.tokenCount, H = c.hiddenSize
-        x.withUnsafeMutableBufferPointer { xs in
+        try x.withUnsafeMutableBufferPointer { (xs) throws(ModelError) in
             let xp = xs.baseAddress!
             s.rmsNorm(xp, weight: block.inputNorm, epsilon: c.rmsNormEpsilon, width: H)
-            Linear.forward(
+            try Linear.forward(
                 [block.queryProjection, block.keyProjection, block.valueProjection], s.normalized, rows: T,
                 into: [s.query, s.key, s.value], hooks: hooks)
             s.applyRotary(c)
             hooks?.keyValue(layer: layer, keys: s.key, values: s.value, rows: T, width: c.keyValueWidth)
+            let place = "model.layers.\(layer).self_attn"
+            try block.keyQuantizer?.apply(s.key, rows: T, columns: c.keyValueWidth, at: "\(place).keys")
+            try block.valueQuantizer?.apply(s.value, rows: T, columns: c.keyValueWidth, at: "\(place).values")
             cache.keys[cacheSlot].withUnsafeMutableBufferPointer { keys in
                 cache.values[cacheSlot].withUnsafeMutableBufferPointer { values in
                     let offset = s.past * c.keyValueWidth
@@ -105,16 +111,16 @@ extension LlamaModel {
                     s.attend(c, keys: keys.baseAddress!, values: values.baseAddress!)
                 }
             }
-            block.outputProjection.forward(s.attention, rows: T, into: s.residual, hooks: hooks)
+            try block.outputProjection.forward(s.attention, rows: T, into: s.residual, hooks: hooks)
             s.addResidual(into: xp, count: T * H)
             s.rmsNorm(xp, weight: block.postAttentionNorm, epsilon: c.rmsNormEpsilon, width: H)
-            Linear.forward([block.gateProjection, block.upProjection], s.normalized, rows: T, into: [s.gate, s.up], hooks: hooks)
+            try Linear.forward([block.gateProjection, block.upProjection], s.normalized, rows: T, into: [s.gate, s.up], hooks: hooks)
             nonisolated(unsafe) let (gate, up) = (s.gate, s.up)
             let width = c.intermediateSize
             Parallel.forEachChunk(count: T, minimumPerChunk: 4) { rows in
                 Activation.swiGLU(gate: gate + rows.lowerBound * width, up: up + rows.lowerBound * width, count: rows.count * width)
             }
-            block.downProjection.forward(s.gate, rows: T, into: s.residual, hooks: hooks)
+            try block.downProjection.forward(s.gate, rows: T, into: s.residual, hooks: hooks)
             s.addResidual(into: xp, count: T * H)
         }
     }

@@ -14,6 +14,9 @@ public struct LlamaModel: Sendable {
         public var gateProjection: Linear
         public var upProjection: Linear
         public var downProjection: Linear
+        /// Fake-quantize the block's new keys and values before they enter the KV cache.
+        public var keyQuantizer: ActivationQuantizer? = nil
+        public var valueQuantizer: ActivationQuantizer? = nil
 
         /// The block's linear layers in execution order.
         nonisolated(unsafe) public static let linearPaths: [WritableKeyPath<Block, Linear>] = [

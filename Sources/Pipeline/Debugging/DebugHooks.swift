@@ -1,40 +1,40 @@
 import Analysis
 import Foundation
+import Inference
 
-/// Runs the quantized model's activation quantizers and, at each layer input that has a float reference, measures
-/// x (before QDQ), QDQ(x) (after) and x_ref on the spot; each reference is released once used, so memory falls as
-/// the pass moves through the model.
-final class DebugHooks: PointHooks {
-    private let quantizer: ActivationQuantizer
+/// Measures, at each layer input that has a float reference, x (what reaches the layer), QDQ(x) (what its product
+/// reads after the layer's own input quantizer) and x_ref on the spot; each reference is released once used, so
+/// memory falls as the pass moves through the model.
+final class DebugHooks: ForwardHooks {
     private let references: ReferenceCaptureHooks
     private let histogramBins: Int?
     private(set) var statistics: [String: ActivationStatistics] = [:]
     private let progress: (Int) -> Void
+    /// The input of the layer running now, before its quantizer.
+    private var pending: (layer: String, values: [Float])?
 
-    init(
-        quantizer: ActivationQuantizer, references: ReferenceCaptureHooks, histogramBins: Int?,
-        progress: @escaping (Int) -> Void
-    ) {
-        self.quantizer = quantizer
+    init(references: ReferenceCaptureHooks, histogramBins: Int?, progress: @escaping (Int) -> Void) {
         self.references = references
         self.histogramBins = histogramBins
         self.progress = progress
     }
 
-    func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        guard point.kind == .input, let reference = references.take(point) else {
-            quantizer.visit(point, data, rows: rows, columns: columns)
-            return
-        }
+    func linearInput(_ layer: String, _ input: UnsafePointer<Float>, rows: Int, columns: Int) {
+        pending = (layer, Array(UnsafeBufferPointer(start: input, count: rows * columns)))
+    }
+
+    func linearProductInput(_ layer: String, _ quantized: UnsafePointer<Float>, rows: Int, columns: Int) {
+        defer { pending = nil }
+        guard let pending, pending.layer == layer,
+              let reference = references.take(QuantizationPoint(layer: layer, kind: .input))
+        else { return }
         let count = rows * columns
-        let input = Array(UnsafeBufferPointer(start: data, count: count))
-        quantizer.visit(point, data, rows: rows, columns: columns)
-        input.withUnsafeBufferPointer { x in
+        pending.values.withUnsafeBufferPointer { x in
             reference.withUnsafeBufferPointer { r in
                 let buffers = ActivationStatistics.Buffers(
-                    input: x, quantized: UnsafeBufferPointer(start: data, count: count), reference: r, rows: rows,
+                    input: x, quantized: UnsafeBufferPointer(start: quantized, count: count), reference: r, rows: rows,
                     columns: columns)
-                statistics[point.layer] = ActivationStatistics(buffers, histogramBins: histogramBins)
+                statistics[layer] = ActivationStatistics(buffers, histogramBins: histogramBins)
             }
         }
         progress(statistics.count)

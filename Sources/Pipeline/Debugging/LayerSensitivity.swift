@@ -3,8 +3,8 @@ import Foundation
 import Inference
 import TensorCore
 
-/// Measured sensitivity: the float model with one layer quantized (its weight, and its input and output with the
-/// recipe's schemes and the calibrated parameters of the full run), scored by KL(P_float ‖ P) of the final logits.
+/// Measured sensitivity: the float model with one layer quantized (the quantized model's layer: its weight, and its
+/// input and output quantizers with the calibrated parameters of the full run), scored by KL(P_float ‖ P) of the final logits.
 ///
 /// Blocks before the layer's own compute exactly what the float model computes, so each pass starts from the float
 /// stream entering that block (kept once, `[blocks][T, hidden]`): on average half the blocks are skipped.
@@ -14,8 +14,7 @@ enum LayerSensitivity {
         layers: [QuantizationPlan.LayerPlan], reference: LlamaModel, quantized: QuantizedModel, tokens: [Int],
         distribution: ReferenceDistribution, progress: (Int, Int) -> Void
     ) throws -> [String: Double] {
-        let quantizedWeights = Dictionary(
-            uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0.weight) })
+        let quantizedLayers = Dictionary(uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0) })
         var blockOf: [String: Int] = [:]
         for (index, block) in reference.blocks.enumerated() {
             for linear in [
@@ -28,21 +27,16 @@ enum LayerSensitivity {
         let blockInputs = try reference.blockInputs(tokens: tokens)
         var result: [String: Double] = [:]
         for (done, layer) in layers.enumerated() {
+            // The float model with this one layer replaced by its quantized self (weight and quantizers).
             var model = reference
-            if layer.weight != nil {
-                _ = model.updateLinear(layer.name) { $0.weight = quantizedWeights[layer.name]! }
-            }
-            let points = quantized.activations.points.filter { $0.key.layer == layer.name }
-            let activations = ActivationQuantizer(points: points)
-            let hooks: ActivationQuantizer? = points.isEmpty ? nil : activations
+            model.updateLinear(layer.name) { $0 = quantizedLayers[layer.name]! }
             let logits: Tensor
             if let block = blockOf[layer.name] {
-                logits = try model.forward(blockInput: blockInputs[block], fromBlock: block, logits: .all, hooks: hooks)
+                logits = try model.forward(blockInput: blockInputs[block], fromBlock: block, logits: .all)
             } else {
                 var cache = model.makeCache(capacity: tokens.count)
-                logits = try model.forward(tokens: tokens, cache: &cache, logits: .all, hooks: hooks)
+                logits = try model.forward(tokens: tokens, cache: &cache, logits: .all)
             }
-            try activations.checkErrors()
             result[layer.name] = distribution.compare(logits).klDivergence
             progress(done + 1, layers.count)
         }

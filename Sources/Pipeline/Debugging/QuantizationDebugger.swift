@@ -47,7 +47,9 @@ public enum QuantizationDebugger {
         }
     }
 
-    /// Analyses `quantized` against `reference` (the float model it came from) on `tokens`.
+    /// Analyses `quantized` against its float reference on `tokens`: `quantized.reference` when the quantization kept
+    /// it (the float model after the same rotation and scale migrations, so both compute in one basis), else
+    /// `reference`'s model (the float model it came from, right when the recipe transforms nothing).
     /// - Throws: `PipelineError.invalidArgument` for an empty batch; model errors (tokens outside the vocabulary, NaN
     ///   activations) as they come.
     public static func analyze(
@@ -62,22 +64,22 @@ public enum QuantizationDebugger {
         let points = Set(layers.map { QuantizationPoint(layer: $0.name, kind: .input) })
 
         // Float pass: capture the reference inputs and the reference distributions.
+        let floatModel = quantized.reference ?? reference.model
         let capture = ReferenceCaptureHooks(points: points)
-        var cache = reference.model.makeCache(capacity: tokens.count)
-        let referenceLogits = try reference.model.forward(tokens: tokens, cache: &cache, logits: .all, hooks: capture)
+        var cache = floatModel.makeCache(capacity: tokens.count)
+        let referenceLogits = try floatModel.forward(tokens: tokens, cache: &cache, logits: .all, hooks: capture)
         let distribution = ReferenceDistribution(logits: referenceLogits)
 
         // Quantized pass: measure each input as the pass reaches it.
         let hooks = DebugHooks(
-            quantizer: quantized.activations, references: capture,
+            references: capture,
             histogramBins: configuration.activationHistograms ? configuration.histogramBins : nil,
             progress: { progress.layers($0, layers.count) })
         cache = quantized.loaded.model.makeCache(capacity: tokens.count)
         let logits = try quantized.loaded.model.forward(tokens: tokens, cache: &cache, logits: .all, hooks: hooks)
-        try quantized.activations.checkErrors()
         let output = distribution.compare(logits)
 
-        let floatWeights = Dictionary(uniqueKeysWithValues: reference.model.linearLayers.map { ($0.name, $0.weight) })
+        let floatWeights = Dictionary(uniqueKeysWithValues: floatModel.linearLayers.map { ($0.name, $0.weight) })
         let quantizedWeights = Dictionary(
             uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0.weight) })
         let weights = weightStatistics(layers.map(\.name), float: floatWeights, quantized: quantizedWeights)
@@ -109,7 +111,7 @@ public enum QuantizationDebugger {
         if configuration.measureSensitivity {
             let sensitivityStart = Date()
             let kl = try LayerSensitivity.measure(
-                layers: layers, reference: reference.model, quantized: quantized, tokens: tokens,
+                layers: layers, reference: floatModel, quantized: quantized, tokens: tokens,
                 distribution: distribution,
                 progress: progress.sensitivity)
             for i in report.layers.indices { report.layers[i].measuredKL = kl[report.layers[i].name] }

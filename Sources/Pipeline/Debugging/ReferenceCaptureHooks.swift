@@ -10,7 +10,7 @@ final class ReferenceCaptureHooks: PointHooks {
 
     init(points: Set<QuantizationPoint>) { wanted = points }
 
-    func visit(_ point: QuantizationPoint, _ data: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    func visit(_ point: QuantizationPoint, _ data: UnsafePointer<Float>, rows: Int, columns: Int) {
         guard wanted.contains(point) else { return }
         let count = rows * columns
         let same =
