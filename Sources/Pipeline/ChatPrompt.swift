@@ -1,3 +1,4 @@
+import Quantization
 import Tokenization
 
 /// Chat formatting for a loaded model: its template and the tokens that end an assistant turn.

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import TensorCore
 
 /// Measures the engine the way llama.cpp's users see it: prefill of a prompt (logits of its last token only), then
 /// single-token greedy decode steps through the KV cache.

@@ -1,6 +1,8 @@
 import Analysis
 import Foundation
 import Inference
+import Quantization
+import TensorCore
 
 /// `quanta eval` as a library call: load, tokenize, score, and report with timing and peak memory.
 public enum EvaluationCommand {

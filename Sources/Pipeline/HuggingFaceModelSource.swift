@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import ModelFormats
+import Quantization
 import TensorCore
 import Tokenization
 
@@ -17,7 +18,7 @@ enum HuggingFaceModelSource {
         } catch let error as ModelError {
             throw error
         } catch {
-            throw ModelError.invalidConfiguration("\(configPath): \(Self.describe(error))")
+            throw ModelError.invalidConfiguration("\(configPath): \(QuantizationError.describe(error))")
         }
         let tensors: [String: Tensor]
         var saved: QuantizedModelFolder.Contents?
@@ -32,11 +33,7 @@ enum HuggingFaceModelSource {
             summary = "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)"
         }
         var model = try LlamaModel(configuration: configuration, tensors: tensors)
-        if let saved {
-            let descriptionPath = directory + "/" + QuantizedModelFolder.descriptionFileName
-            try InputTransformDescription.install(saved.inputTransforms, into: &model, path: descriptionPath)
-            try saved.install(into: &model)
-        }
+        try saved?.install(into: &model)
         var tokenizer: ByteLevelBPETokenizer? = nil
         var chatTemplate: String? = nil
         if let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") {
@@ -56,17 +53,5 @@ enum HuggingFaceModelSource {
             }
         }
         return LoadedModel(path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate, summary: summary)
-    }
-
-    /// A decoding error as one readable line (missing key, wrong type), not Foundation's nested dump.
-    static func describe(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
-        switch decoding {
-        case let .keyNotFound(key, _): return "missing key '\(key.stringValue)'"
-        case let .typeMismatch(type, context): return "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not \(type)"
-        case let .valueNotFound(type, context): return "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is null, expected \(type)"
-        case let .dataCorrupted(context): return "not valid JSON (\(context.debugDescription))"
-        @unknown default: return "\(error)"
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import QuantCore
+import Quantization
 import Yams
 
 /// Finds a recipe by preset name or reads it from a JSON or YAML file.
@@ -23,7 +24,7 @@ public enum RecipeLoader {
             // Yams wraps errors thrown while decoding; surface the recipe's own message.
             throw context.underlyingError!
         } catch {
-            throw PipelineError.invalidArgument("\(nameOrPath): \(HuggingFaceModelSource.describe(error))")
+            throw PipelineError.invalidArgument("\(nameOrPath): \(QuantizationError.describe(error))")
         }
     }
 }

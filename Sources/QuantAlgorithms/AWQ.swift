@@ -26,7 +26,7 @@ public struct AWQ: Sendable {
         /// Largest fraction of the range clipping may remove.
         public var maxShrink: Float = 0.5
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case gridSize = "grid_size"
             case usesDuoScaling = "duo_scaling"
             case clipsWeights = "clip"

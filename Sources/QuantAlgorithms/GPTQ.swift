@@ -40,7 +40,7 @@ public struct GPTQ: Sendable {
         /// scheme whose observer is `mse` turns this on as well.
         public var searchesRange: Bool = false
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case blockSize = "block_size"
             case dampening
             case actOrder = "act_order"

@@ -35,7 +35,7 @@ public struct Rotation: Sendable {
         /// Whether value heads and `o_proj`'s input are rotated per head (head_dim order, signs from `seed &+ 2`).
         public var rotateValues = true
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case seed
             case onlineDownProjection = "online_down_projection"
             case rotateValues = "rotate_values"

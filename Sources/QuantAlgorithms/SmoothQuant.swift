@@ -22,7 +22,7 @@ public struct SmoothQuant: Sendable {
         /// Smooth v_proj → o_proj and up_proj → down_proj too (the paper smooths only the norm-fed layers).
         public var smoothsLinearProducers: Bool = true
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case alpha
             case searchesAlpha = "search_alpha"
             case alphaGrid = "alpha_grid"

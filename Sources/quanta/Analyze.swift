@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Pipeline
 import QuantCore
+import Quantization
 
 /// `quanta analyze`: quantize by a recipe in memory and write the debugger's report (no model is saved).
 struct Analyze: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Quantization
 import TensorCore
 
 /// `quanta bench`: prefill and decode speed on a prompt taken from a text file.

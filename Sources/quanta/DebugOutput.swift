@@ -2,6 +2,8 @@ import Analysis
 import Foundation
 import Pipeline
 import QuantCore
+import TensorCore
+import Quantization
 
 /// Progress bars for the quantization phases.
 func quantizationProgress(_ recipe: QuantRecipe) -> ModelQuantization.Progress {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import QuantAlgorithms
 import QuantCore
+import Quantization
 
 /// `quanta quantize`: apply a recipe, calibrate, and save the quantized model.
 struct Quantize: ParsableCommand {
@@ -26,7 +28,7 @@ struct Quantize: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
-            recipe.algorithms += algorithms.map { QuantRecipe.AlgorithmStep(name: $0) }
+            recipe.algorithms += try algorithms.map { try AlgorithmStep.named($0) }
             try recipe.validate()
             if FileManager.default.fileExists(atPath: out) && !overwrite {
                 throw PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")

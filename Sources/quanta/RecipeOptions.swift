@@ -1,5 +1,6 @@
 import Pipeline
 import QuantCore
+import Quantization
 
 /// Loads a recipe (preset or file) and applies the command line's calibration overrides, as `quantize` and `analyze`
 /// both accept them.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import QuantCore
+import Quantization
 
 /// `quanta recipes`: the named presets.
 struct Recipes: ParsableCommand {

@@ -2,8 +2,9 @@ import Analysis
 import Foundation
 import Pipeline
 import QuantCore
-import Testing
+import Quantization
 import TestSupport
+import Testing
 
 /// The debugger's reference goes through the same function-preserving transforms as the quantized model, so with
 /// (almost) no rounding every layer shows (almost) no error, whatever the transforms moved.

@@ -3,6 +3,7 @@ import Foundation
 import Inference
 import ModelFormats
 import Pipeline
+import Quantization
 import TensorCore
 import Testing
 import TestSupport
@@ -39,7 +40,7 @@ import TestSupport
         try TinyModelFiles.writeGGUF(to: path, configuration: TinyModelFiles.configuration(), tokenizer: false)
         let text = directory + "/t.txt"
         try "some text".write(toFile: text, atomically: true, encoding: .utf8)
-        #expect(throws: PipelineError.missingTokenizer(path: path)) {
+        #expect(throws: QuantizationError.missingTokenizer(path: path)) {
             try EvaluationCommand.run(modelPath: path, textPath: text, referencePath: nil, configuration: .init(sequenceLength: 4))
         }
     }
@@ -50,7 +51,7 @@ import TestSupport
         try TinyModelFiles.writeGGUF(to: path, configuration: TinyModelFiles.configuration())
         let empty = directory + "/empty.txt"
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
-        #expect(throws: PipelineError.unreadableText(path: empty, reason: "the file is empty")) {
+        #expect(throws: QuantizationError.unreadableText(path: empty, reason: "the file is empty")) {
             try EvaluationCommand.run(modelPath: path, textPath: empty, referencePath: nil, configuration: .init(sequenceLength: 4))
         }
         let short = directory + "/short.txt"

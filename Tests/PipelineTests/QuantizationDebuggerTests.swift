@@ -2,8 +2,9 @@ import Analysis
 import Foundation
 import Pipeline
 import QuantCore
-import Testing
+import Quantization
 import TestSupport
+import Testing
 
 /// The debugger on a tiny GGUF model quantized with w8a8-int8-static, checked by properties that could fail.
 @Suite struct QuantizationDebuggerTests {

@@ -1,8 +1,9 @@
 import Inference
 import Pipeline
 import QuantCore
-import Testing
+import Quantization
 import TestSupport
+import Testing
 
 @Suite struct QuantizationPlanTests {
     @Test func overridesAndExclusionsResolvePerLayer() throws {

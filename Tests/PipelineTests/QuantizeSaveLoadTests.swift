@@ -2,9 +2,10 @@ import Foundation
 import Inference
 import Pipeline
 import QuantCore
+import Quantization
 import TensorCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct QuantizeSaveLoadTests {
     static func fixture() throws -> (model: String, text: String, directory: String) {
@@ -60,7 +61,7 @@ import TestSupport
         let quantized = try ModelQuantization.run(try ModelLoader.load(modelPath), recipe: try .preset("w8a16"))
         let out = directory + "/existing"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        #expect(throws: PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")) {
+        #expect(throws: QuantizationError.outputExists(path: out)) {
             try QuantizedModelFolder.save(quantized, to: out)
         }
         try QuantizedModelFolder.save(quantized, to: out, overwrite: true)

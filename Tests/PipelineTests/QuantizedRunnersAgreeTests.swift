@@ -2,8 +2,9 @@ import Foundation
 import Inference
 import Pipeline
 import QuantCore
-import Testing
+import Quantization
 import TestSupport
+import Testing
 
 /// A quantized model is one function: the benchmark's prefill + decode path, evaluation's whole-sequence pass and
 /// generation all run the layers' own quantizers, on a model fresh from quantization or reloaded from its folder.

@@ -3,9 +3,10 @@ import Inference
 import Pipeline
 import QuantAlgorithms
 import QuantCore
+import Quantization
 import TensorCore
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct RotationSaveLoadTests {
     static let tokens = [1, 100, 200, 258, 7, 33, 99, 12]
@@ -98,7 +99,7 @@ import TestSupport
             let copy = Fixtures.temporaryDirectory() + "/q"
             try FileManager.default.copyItem(atPath: folder, toPath: copy)
             try Self.corrupt(copy, change)
-            #expect(throws: PipelineError.unrecognizedModel(path: copy + "/quantization.json", reason: reason)) {
+            #expect(throws: QuantizationError.invalidFolder(path: copy + "/quantization.json", reason: reason)) {
                 _ = try ModelLoader.load(copy)
             }
         }

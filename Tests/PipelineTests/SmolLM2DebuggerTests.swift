@@ -1,8 +1,9 @@
 import Foundation
 import Pipeline
 import QuantCore
-import Testing
+import Quantization
 import TestSupport
+import Testing
 
 /// The debugger on the default model: the time bound for one 512-token batch, and the structure of what it
 /// finds. Needs the model (scripts/fetch-models.sh) and ../shared/data.

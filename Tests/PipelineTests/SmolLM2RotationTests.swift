@@ -3,8 +3,9 @@ import Foundation
 import Inference
 import Pipeline
 import QuantAlgorithms
-import Testing
+import Quantization
 import TestSupport
+import Testing
 
 /// Rotation on the default model (hidden 576 = 36·16, intermediate 1536 = 12·128): the float function is unchanged.
 /// Needs the model (scripts/fetch-models.sh) and ../shared/data; run in release mode.

@@ -1,8 +1,9 @@
 import Foundation
 import Inference
 import Pipeline
-import Testing
+import Quantization
 import TestSupport
+import Testing
 
 /// The default model against the PyTorch/transformers reference (Fixtures/reference_perplexity_smollm2.json, made by
 /// scripts/reference/perplexity_reference.py). Needs the model (scripts/fetch-models.sh) and ../shared/data.

@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import Quantization
 import Tokenization
 
 /// `quanta analyze` and `quanta quantize --debug` as a library call: pick the analysis batch, run the debugger,

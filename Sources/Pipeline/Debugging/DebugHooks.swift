@@ -1,6 +1,7 @@
 import Analysis
 import Foundation
 import Inference
+import Quantization
 
 /// Measures, at each layer input that has a float reference, x (what reaches the layer), QDQ(x) (what its product
 /// reads after the layer's own input quantizer) and x_ref on the spot; each reference is released once used, so

@@ -1,6 +1,7 @@
 import Analysis
 import Foundation
 import Inference
+import Quantization
 import TensorCore
 
 /// Measured sensitivity: the float model with one layer quantized (the quantized model's layer: its weight, and its

@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import Inference
 import QuantCore
+import Quantization
 import TensorCore
 
 /// The quantization debugger: compares a quantized model with its float original on one batch, layer by layer

@@ -1,5 +1,6 @@
 import Foundation
 import Inference
+import Quantization
 
 /// Captures the float model's input at chosen linear layers. Layers that read the same input (q/k/v, gate/up) share
 /// one stored copy, so a SmolLM2 block costs 4 activations, not 7.

@@ -1,24 +1,8 @@
 import Foundation
+import QuantAlgorithms
 import QuantCore
+import Quantization
 import Testing
-
-@Suite struct BitPackingTests {
-    @Test(arguments: [2, 3, 4, 6, 8])
-    func packUnpackRoundTrips(bitWidth: Int) {
-        for isSigned in [false, true] {
-            let low = isSigned ? -(1 << (bitWidth - 1)) : 0
-            let high = isSigned ? (1 << (bitWidth - 1)) - 1 : (1 << bitWidth) - 1
-            let codes = (0..<37).map { Int32(low + ($0 * 7) % (high - low + 1)) }
-            let packed = BitPacking.pack(codes, bitWidth: bitWidth)
-            #expect(packed.count == (37 * bitWidth + 7) / 8)
-            #expect(BitPacking.unpack(packed, count: 37, bitWidth: bitWidth, isSigned: isSigned) == codes)
-        }
-    }
-
-    @Test func fourBitCodesShareBytesLowNibbleFirst() {
-        #expect(BitPacking.pack([1, 2, 15], bitWidth: 4) == [0x21, 0x0F])
-    }
-}
 
 @Suite struct RecipeTests {
     static func decode(_ json: String) throws -> QuantRecipe {
@@ -97,7 +81,8 @@ import Testing
              "algorithms": ["Rotation", {"name": "smooth_quant", "alpha": 0.6, "search_alpha": true}, "gptq"]}
             """#)
         #expect(recipe.algorithms.map(\.name) == ["rotation", "smoothquant", "gptq"])
-        #expect(recipe.algorithms[1].settings == ["alpha": .number(0.6), "search_alpha": .bool(true)])
+        #expect(recipe.algorithms[1] == .smoothQuant(try SmoothQuant.Configuration(alpha: 0.6, searchesAlpha: true)))
+        #expect(recipe.algorithms[2] == .gptq(try GPTQ.Configuration()))
         let again = try JSONDecoder().decode(QuantRecipe.self, from: try JSONEncoder().encode(recipe))
         #expect(again == recipe)
     }

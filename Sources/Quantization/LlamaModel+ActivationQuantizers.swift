@@ -17,7 +17,7 @@ extension LlamaModel {
     }
 
     /// Gives each point's layer (or block, for the KV cache) its quantizer.
-    /// - Throws: `PipelineError.invalidArgument` for a point that names no layer or block of this model.
+    /// - Throws: `QuantizationError.invalidInput` for a point that names no layer or block of this model.
     public mutating func installActivationQuantizers(_ quantizers: [QuantizationPoint: ActivationQuantizer]) throws {
         for (point, quantizer) in quantizers.sorted(by: { $0.key < $1.key }) {
             let found: Bool
@@ -31,7 +31,7 @@ extension LlamaModel {
                 }
                 found = index != nil
             }
-            guard found else { throw PipelineError.invalidArgument("activation quantizer for '\(point)': the model has no such layer") }
+            guard found else { throw QuantizationError.invalidInput("activation quantizer for '\(point)': the model has no such layer") }
         }
     }
 

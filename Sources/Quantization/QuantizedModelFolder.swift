@@ -71,7 +71,7 @@ public enum QuantizedModelFolder {
     public static func save(_ quantized: QuantizedModel, to directory: String, overwrite: Bool = false) throws {
         let manager = FileManager.default
         if manager.fileExists(atPath: directory) && !overwrite {
-            throw PipelineError.invalidArgument("\(directory) already exists; remove it or pass --overwrite")
+            throw QuantizationError.outputExists(path: directory)
         }
         let parent = (directory as NSString).deletingLastPathComponent
         let temporary = (parent.isEmpty ? "." : parent) + "/.\((directory as NSString).lastPathComponent).tmp-\(UUID().uuidString.prefix(8))"
@@ -154,17 +154,23 @@ public enum QuantizedModelFolder {
     }
 
     /// What a saved folder holds besides `config.json` and the tokenizer.
-    struct Contents {
+    public struct Contents: Sendable {
         /// Float tensors by Hugging Face name, quantized linear weights as their dequantized values.
-        var tensors: [String: Tensor]
+        public var tensors: [String: Tensor]
         /// The stored codes behind each quantized linear weight, by layer name.
-        var quantizedWeights: [String: QuantizedTensor]
-        var activations: [QuantizationPoint: ActivationQuantizer]
-        var recipe: QuantRecipe
+        public var quantizedWeights: [String: QuantizedTensor]
+        public var activations: [QuantizationPoint: ActivationQuantizer]
+        public var recipe: QuantRecipe
         var inputTransforms: [String: InputTransformDescription]
+        /// The folder's `quantization.json`, for errors.
+        var descriptionPath: String
 
-        /// Gives a model built from `tensors` its quantization: stored codes, activation quantizers.
-        func install(into model: inout LlamaModel) throws {
+        /// Gives a model built from `tensors` its quantization: online input transforms, stored codes, activation
+        /// quantizers.
+        /// - Throws: `QuantizationError.invalidFolder` for a transform this build cannot rebuild or a point that
+        ///   names no layer.
+        public func install(into model: inout LlamaModel) throws {
+            try InputTransformDescription.install(inputTransforms, into: &model, path: descriptionPath)
             for (name, stored) in quantizedWeights {
                 model.updateLinear(name) { $0.setQuantizedWeight(stored, dequantized: $0.weight) }
             }
@@ -173,10 +179,10 @@ public enum QuantizedModelFolder {
     }
 
     /// Loads a saved quantized model: float tensors, dequantized weights with their codes, activation quantizers.
-    static func load(directory: String) throws -> Contents {
+    public static func load(directory: String) throws -> Contents {
         let descriptionPath = directory + "/" + descriptionFileName
         guard let data = FileManager.default.contents(atPath: descriptionPath) else {
-            throw PipelineError.unrecognizedModel(path: directory, reason: "cannot read \(descriptionFileName)")
+            throw QuantizationError.invalidFolder(path: directory, reason: "cannot read \(descriptionFileName)")
         }
         let description: Description
         do {
@@ -184,11 +190,11 @@ public enum QuantizedModelFolder {
         } catch let error as QuantError {
             throw error
         } catch {
-            throw PipelineError.unrecognizedModel(path: descriptionPath, reason: HuggingFaceModelSource.describe(error))
+            throw QuantizationError.invalidFolder(path: descriptionPath, reason: QuantizationError.describe(error))
         }
         let versions = [formatVersion, inputTransformFormatVersion]
         guard description.format == formatName, versions.contains(description.version) else {
-            throw PipelineError.unrecognizedModel(
+            throw QuantizationError.invalidFolder(
                 path: descriptionPath,
                 reason: "format \(description.format) v\(description.version); this build reads \(formatName) v\(versions[0])-\(versions[1])")
         }
@@ -212,14 +218,14 @@ public enum QuantizedModelFolder {
         var points: [QuantizationPoint: ActivationQuantizer] = [:]
         for (key, point) in description.activations {
             guard let dot = key.lastIndex(of: "."), let kind = QuantizationPoint.Kind(rawValue: String(key[key.index(after: dot)...])) else {
-                throw PipelineError.unrecognizedModel(path: descriptionPath, reason: "bad activation point '\(key)'")
+                throw QuantizationError.invalidFolder(path: descriptionPath, reason: "bad activation point '\(key)'")
             }
             points[QuantizationPoint(layer: String(key[..<dot]), kind: kind)] = ActivationQuantizer(
                 scheme: point.scheme, parameters: try parameters(point.parameters, prefix: key, file: file))
         }
         return Contents(
             tensors: tensors, quantizedWeights: quantizedWeights, activations: points, recipe: description.recipe,
-            inputTransforms: description.inputTransforms ?? [:])
+            inputTransforms: description.inputTransforms ?? [:], descriptionPath: descriptionPath)
     }
 
     static func parameters(_ layout: ParameterLayoutDescription?, prefix: String, file: SafetensorsFile) throws -> QuantParameters? {

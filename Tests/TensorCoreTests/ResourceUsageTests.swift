@@ -1,5 +1,5 @@
+@testable import TensorCore
 import Testing
-@testable import Pipeline
 
 @Suite struct ResourceUsageTests {
     @Test func peakMemoryRisesWhenPagesAreTouched() {

@@ -1,3 +1,5 @@
+import QuantCore
+
 /// Named recipes for the common cases (`quanta recipes` lists them).
 extension QuantRecipe {
     /// Preset names with a one-line description, in display order.

@@ -6,8 +6,8 @@ import Foundation
 /// tokenizes to the same ids as the PyTorch/transformers reference reads it (wikitext-2's test split has CRLF ends).
 public enum TextFile {
     /// The whole file as a string.
-    /// - Throws: `PipelineError.unreadableText` when missing, unreadable, not UTF-8, or empty.
-    public static func read(_ path: String) throws(PipelineError) -> String {
+    /// - Throws: `QuantizationError.unreadableText` when missing, unreadable, not UTF-8, or empty.
+    public static func read(_ path: String) throws(QuantizationError) -> String {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -38,8 +38,8 @@ struct InputTransformDescription: Codable, Equatable {
 
     /// The transform, or an error naming `layer` and what this build cannot rebuild.
     func transform(layer: String, path: String) throws -> HadamardTransform {
-        func fail(_ reason: String) -> PipelineError {
-            .unrecognizedModel(path: path, reason: "input transform of \(layer): \(reason)")
+        func fail(_ reason: String) -> QuantizationError {
+            .invalidFolder(path: path, reason: "input transform of \(layer): \(reason)")
         }
         guard kind == Self.hadamardKind else {
             throw fail("kind '\(kind)' is not one this build applies (\(Self.hadamardKind))")
@@ -72,7 +72,7 @@ struct InputTransformDescription: Codable, Equatable {
     }
 
     /// Sets each described transform on its layer of `model`.
-    /// - Throws: `PipelineError.unrecognizedModel` for an unknown layer, a width that does not match, or a transform
+    /// - Throws: `QuantizationError.invalidFolder` for an unknown layer, a width that does not match, or a transform
     ///   this build cannot rebuild.
     static func install(_ descriptions: [String: InputTransformDescription], into model: inout LlamaModel, path: String)
         throws
@@ -85,11 +85,11 @@ struct InputTransformDescription: Codable, Equatable {
                 if linear.inFeatures == transform.dimension { linear.inputTransform = transform }
             }
             guard let width else {
-                throw PipelineError.unrecognizedModel(
+                throw QuantizationError.invalidFolder(
                     path: path, reason: "input transform for unknown layer '\(layer)'")
             }
             guard width == transform.dimension else {
-                throw PipelineError.unrecognizedModel(
+                throw QuantizationError.invalidFolder(
                     path: path,
                     reason: "input transform of \(layer) has dimension \(transform.dimension), the layer reads \(width)"
                 )

@@ -80,9 +80,10 @@ public enum ModelQuantization {
     ) throws -> QuantizedModel {
         try recipe.validate()
         let plan = try QuantizationPlan(recipe: recipe, model: loaded.model)
-        let rotationStep = recipe.algorithms.first { $0.name == "rotation" }
-        let rotation = try rotationStep.map { Rotation(try AlgorithmSettings.decode($0, defaults: Rotation.Configuration())) }
-        let blockSteps = recipe.algorithms.filter { $0.name != "rotation" }
+        let rotation = recipe.algorithms.lazy.compactMap { step -> Rotation? in
+            if case .rotation(let configuration) = step { Rotation(configuration) } else { nil }
+        }.first
+        let blockSteps = recipe.algorithms.filter { $0.stage != .wholeModel }
         let blockwise = try blockSteps.isEmpty ? nil : LayerwiseQuantization.Steps(blockSteps)
         if recipe.needsCalibration || blockwise != nil, let file = recipe.calibration.file {
             _ = try TextFile.read(file)  // fail on a bad file before the slow weight pass
@@ -217,7 +218,7 @@ public enum ModelQuantization {
                 slots[index] = Result { () throws -> (QuantizedTensor, Tensor) in
                     let quantized = try TensorQuantizer.quantize(sources[name]!, scheme: scheme)
                     return (quantized, try quantized.dequantized())
-                }.mapError { error in PipelineError.layerFailed(layer: name, reason: "\(error)") as any Error }
+                }.mapError { error in QuantizationError.layerFailed(layer: name, reason: "\(error)") as any Error }
             }
         }
         var stored: [String: QuantizedTensor] = [:]

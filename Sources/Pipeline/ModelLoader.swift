@@ -1,26 +1,8 @@
 import Foundation
 import Inference
 import ModelFormats
+import Quantization
 import Tokenization
-
-/// A model ready to run: the decoder, its tokenizer and chat template, and where it came from.
-public struct LoadedModel: Sendable {
-    /// The path it was loaded from.
-    public let path: String
-    /// The decoder; a saved quantized model's layers carry their quantization.
-    public var model: LlamaModel
-    /// The tokenizer, when the source has one.
-    public let tokenizer: ByteLevelBPETokenizer?
-    /// The Jinja chat template text, when the source has one.
-    public let chatTemplate: String?
-    /// One line for humans: format and stored types.
-    public let summary: String
-    /// The tokenizer, or `PipelineError.missingTokenizer`.
-    public func requireTokenizer() throws(PipelineError) -> ByteLevelBPETokenizer {
-        guard let tokenizer else { throw .missingTokenizer(path: path) }
-        return tokenizer
-    }
-}
 
 /// Loads a model from a GGUF file or a Hugging Face folder (config.json, safetensors, tokenizer.json) into the same
 /// in-memory form with Hugging Face names.

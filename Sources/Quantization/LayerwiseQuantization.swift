@@ -16,14 +16,15 @@ enum LayerwiseQuantization {
         var gptq: GPTQ?
         var order: [String]
 
-        init(_ steps: [QuantRecipe.AlgorithmStep]) throws {
+        init(_ steps: [AlgorithmStep]) throws {
             order = steps.map(\.name)
             for step in steps {
-                switch step.name {
-                case "smoothquant": smoothQuant = SmoothQuant(try AlgorithmSettings.decode(step, defaults: try SmoothQuant.Configuration()))
-                case "awq": awq = AWQ(try AlgorithmSettings.decode(step, defaults: try AWQ.Configuration()))
-                case "gptq": gptq = GPTQ(try AlgorithmSettings.decode(step, defaults: try GPTQ.Configuration()))
-                default: throw QuantError.invalidConfiguration(field: "algorithms", reason: "'\(step.name)' does not run block by block")
+                switch step {
+                case .smoothQuant(let configuration): smoothQuant = SmoothQuant(configuration)
+                case .awq(let configuration): awq = AWQ(configuration)
+                case .gptq(let configuration): gptq = GPTQ(configuration)
+                case .rotation:
+                    throw QuantError.invalidConfiguration(field: "algorithms", reason: "'\(step.name)' does not run block by block")
                 }
             }
         }
@@ -58,7 +59,7 @@ enum LayerwiseQuantization {
             for w in states.indices {
                 var x = states[w]
                 try model.forwardBlock(index, hiddenStates: &x, hooks: capture)
-                if let error = capture.firstError { throw PipelineError.layerFailed(layer: "model.layers.\(index)", reason: "\(error)") }
+                if let error = capture.firstError { throw QuantizationError.layerFailed(layer: "model.layers.\(index)", reason: "\(error)") }
             }
             var block = model.blocks[index]
             var referenceBlock = reference?.blocks[index]
@@ -134,7 +135,7 @@ enum LayerwiseQuantization {
                             try block[keyPath: path].setQuantizedWeight(quantized)
                         }
                     } catch {
-                        throw PipelineError.layerFailed(layer: name, reason: "\(error)")
+                        throw QuantizationError.layerFailed(layer: name, reason: "\(error)")
                     }
                 }
             }

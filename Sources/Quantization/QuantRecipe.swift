@@ -1,3 +1,6 @@
+import QuantAlgorithms
+import QuantCore
+
 /// A whole-model quantization recipe: a global scheme per quantization point, per-layer overrides by exact name or
 /// glob, layers left in float, calibration settings and the algorithms to run in order. Read from JSON or YAML.
 public struct QuantRecipe: Codable, Sendable, Equatable {
@@ -89,7 +92,6 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
     }
 
     /// Algorithms this build can run (QuantAlgorithms implements each; a test keeps the lists equal).
-    public static let availableAlgorithms: [String] = ["gptq", "awq", "smoothquant", "rotation"]
 
     public init(
         name: String, weight: QuantScheme? = nil, input: QuantScheme? = nil, output: QuantScheme? = nil,
@@ -177,35 +179,9 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
     /// Known names, each at most once, rotation (a whole-model transform) before the block-wise ones, GPTQ (which
     /// does the rounding itself) after them, and GPTQ only with integer weights.
     func validateAlgorithms() throws(QuantError) {
-        let names = algorithms.map(\.name)
-        for name in names where !Self.availableAlgorithms.contains(name) {
-            throw .invalidConfiguration(
-                field: "algorithms", reason: "'\(name)' is not available (available: \(Self.availableAlgorithms.joined(separator: ", ")))")
-        }
-        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
-            throw .invalidConfiguration(field: "algorithms", reason: "'\(repeated)' is listed more than once")
-        }
-        if let rotation = names.firstIndex(of: "rotation"), rotation != 0 {
-            throw .invalidConfiguration(field: "algorithms", reason: "rotation transforms the whole model and must come first")
-        }
-        if let gptq = names.firstIndex(of: "gptq"), gptq != names.count - 1 {
-            throw .invalidConfiguration(field: "algorithms", reason: "gptq rounds the weights and must come last")
-        }
-        if names.contains("gptq") || names.contains("awq") {
-            let weights = [weight] + overrides.map(\.weight)
-            guard weights.contains(where: { $0 != nil }) else {
-                throw .invalidConfiguration(field: "algorithms", reason: "\(names.contains("gptq") ? "gptq" : "awq") needs quantized weights; the recipe has none")
-            }
-        }
-        if names.contains("gptq") {
-            for scheme in ([weight] + overrides.map(\.weight)).compactMap({ $0 }) where !scheme.dataType.isInteger || scheme.granularity == .perTensor {
-                throw .invalidConfiguration(
-                    field: "algorithms", reason: "gptq needs integer weights per channel or per group, got \(scheme.dataType.rawValue) \(scheme.granularity.rawValue)")
-            }
-        }
+        try AlgorithmStep.validate(algorithms, weightSchemes: ([weight] + overrides.map(\.weight)).compactMap { $0 })
     }
 
-    /// Whether any point needs calibration data (static activation or output scales, or a static KV cache).
     public var needsCalibration: Bool {
         let schemes = [input, output, kvCache] + overrides.flatMap { [$0.input, $0.output] }
         return schemes.contains { scheme in scheme.map { !$0.isDynamic && !$0.dataType.isMicroscaling && !$0.dataType.isFloatCast } ?? false }
