@@ -11,7 +11,7 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
         /// Leave matching layers in float.
         public var exclude: Bool
 
-        enum CodingKeys: String, CodingKey { case pattern, weight, input, output, exclude }
+        enum CodingKeys: String, CodingKey, CaseIterable { case pattern, weight, input, output, exclude }
 
         public init(pattern: String, weight: QuantScheme? = nil, input: QuantScheme? = nil, output: QuantScheme? = nil, exclude: Bool = false) {
             self.pattern = pattern
@@ -21,12 +21,27 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
             self.exclude = exclude
         }
 
+        /// Decodes one entry of `overrides`.
+        /// - Throws: `QuantError.invalidConfiguration` for a missing pattern (`overrides[INDEX].pattern`), an unknown
+        ///   key or an impossible scheme, the field prefixed with `overrides[PATTERN]`.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            pattern = try c.decode(String.self, forKey: .pattern)
-            weight = try c.decodeIfPresent(QuantScheme.self, forKey: .weight)
-            input = try c.decodeIfPresent(QuantScheme.self, forKey: .input)
-            output = try c.decodeIfPresent(QuantScheme.self, forKey: .output)
+            guard let pattern = try c.decodeIfPresent(String.self, forKey: .pattern) else {
+                let index = decoder.codingPath.last?.intValue.map(String.init) ?? "?"
+                throw QuantError.invalidConfiguration(
+                    field: "overrides[\(index)].pattern", reason: "missing: each override needs an exact layer name or a glob")
+            }
+            self.pattern = pattern
+            let path = "overrides[\(pattern)]"
+            try RecipeKeys.nested(path) {
+                try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: "override")
+            }
+            func scheme(_ key: CodingKeys) throws -> QuantScheme? {
+                try RecipeKeys.nested(path + "." + key.rawValue) { try c.decodeIfPresent(QuantScheme.self, forKey: key) }
+            }
+            weight = try scheme(.weight)
+            input = try scheme(.input)
+            output = try scheme(.output)
             exclude = try c.decodeIfPresent(Bool.self, forKey: .exclude) ?? false
         }
     }
@@ -39,7 +54,7 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
         public var sequenceLength: Int
         public var seed: UInt64
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case file, samples, seed
             case sequenceLength = "seq_len"
         }
@@ -51,7 +66,10 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
             self.seed = seed
         }
 
+        /// Decodes the `calibration` object; keys left out take the defaults of `init`.
+        /// - Throws: `QuantError.invalidConfiguration` for an unknown key, naming it and the nearest allowed one.
         public init(from decoder: any Decoder) throws {
+            try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: "calibration")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             file = try c.decodeIfPresent(String.self, forKey: .file)
             samples = try c.decodeIfPresent(Int.self, forKey: .samples) ?? 128
@@ -108,24 +126,23 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
         try validate()
     }
 
+    /// Decodes a recipe file and validates it.
+    /// - Throws: `QuantError.invalidConfiguration` naming the full path of an unknown key (`weight.granularty`,
+    ///   `overrides[*.down_proj].exlude`, `calibration.sample`) with the nearest allowed key, or of an impossible value.
     public init(from decoder: any Decoder) throws {
+        try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allKeys, kind: "recipe")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let known = Set(CodingKeys.allKeys)
-        if let raw = try? decoder.container(keyedBy: AnyKey.self) {
-            for key in raw.allKeys where !known.contains(key.stringValue) {
-                throw QuantError.invalidConfiguration(
-                    field: key.stringValue, reason: "unknown recipe field; allowed: \(known.sorted().joined(separator: ", "))")
-            }
+        func scheme(_ key: CodingKeys) throws -> QuantScheme? {
+            try RecipeKeys.nested(key.rawValue) { try c.decodeIfPresent(QuantScheme.self, forKey: key) }
         }
         try self.init(
             name: try c.decodeIfPresent(String.self, forKey: .name) ?? "custom",
-            weight: try c.decodeIfPresent(QuantScheme.self, forKey: .weight),
-            input: try c.decodeIfPresent(QuantScheme.self, forKey: .input),
-            output: try c.decodeIfPresent(QuantScheme.self, forKey: .output),
-            kvCache: try c.decodeIfPresent(QuantScheme.self, forKey: .kvCache),
+            weight: try scheme(.weight), input: try scheme(.input), output: try scheme(.output), kvCache: try scheme(.kvCache),
             overrides: try c.decodeIfPresent([Override].self, forKey: .overrides) ?? [],
             exclude: try c.decodeIfPresent([String].self, forKey: .exclude) ?? ["lm_head"],
-            calibration: try c.decodeIfPresent(Calibration.self, forKey: .calibration) ?? Calibration(),
+            calibration: try RecipeKeys.nested(CodingKeys.calibration.rawValue) {
+                try c.decodeIfPresent(Calibration.self, forKey: .calibration)
+            } ?? Calibration(),
             algorithms: try c.decodeIfPresent([AlgorithmStep].self, forKey: .algorithms) ?? [])
     }
 
