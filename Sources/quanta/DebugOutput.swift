@@ -3,7 +3,7 @@ import Foundation
 import Pipeline
 import QuantCore
 
-/// Progress bars for the quantization phases.
+/// Progress bars for the quantization phases (plain lines when standard error is not a terminal).
 func quantizationProgress(_ recipe: QuantRecipe) -> ModelQuantization.Progress {
     var progress = ModelQuantization.Progress()
     let weightsBar = ProgressBar("weights    ", total: 1)
@@ -19,7 +19,7 @@ func quantizationProgress(_ recipe: QuantRecipe) -> ModelQuantization.Progress {
         if blocksBar == nil { blocksBar = ProgressBar("blocks     ", total: total) }
         blocksBar?.update(done)
     }
-    progress.log = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\n".utf8)) }
+    progress.log = { line in ProgressBar.log(line) }
     return progress
 }
 
