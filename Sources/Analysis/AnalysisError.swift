@@ -13,7 +13,7 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .emptyText: "the evaluation text is empty (no tokens)"
         case let .textTooShort(count, length):
-            "the text has \(count) tokens, fewer than one window of \(length); pass a longer text or a smaller --seq-len"
+            "the text has \(count) tokens, fewer than one window of \(length); pass a longer text or use shorter windows"
         case let .invalidSetting(reason): reason
         case let .vocabularyMismatch(model, reference):
             "the model's vocabulary (\(model)) differs from the reference's (\(reference)); they cannot be compared"

@@ -19,8 +19,8 @@ public struct PerplexityEvaluation: Sendable {
         }
 
         public func validate() throws(AnalysisError) {
-            guard sequenceLength >= 2 else { throw .invalidSetting("--seq-len must be at least 2, got \(sequenceLength)") }
-            if let windowCount, windowCount < 1 { throw .invalidSetting("--windows must be at least 1, got \(windowCount)") }
+            guard sequenceLength >= 2 else { throw .invalidSetting("a window must hold at least 2 tokens, got \(sequenceLength)") }
+            if let windowCount, windowCount < 1 { throw .invalidSetting("at least 1 window must be scored, got \(windowCount)") }
         }
     }
 

@@ -4,10 +4,10 @@ import Tokenization
 /// Chat formatting for a loaded model: its template and the tokens that end an assistant turn.
 public enum ChatPrompt {
     /// The model's chat template, parsed from its Jinja source.
-    /// - Throws: `PipelineError.invalidArgument` when the model has none (use `--raw`), or the template's error.
+    /// - Throws: `PipelineError.invalidArgument` when the model has none, or the template's error.
     public static func template(for loaded: LoadedModel) throws -> ChatTemplate {
         guard let source = loaded.chatTemplate else {
-            throw PipelineError.invalidArgument("\(loaded.path) has no chat template; pass --raw to use the prompt as is")
+            throw PipelineError.invalidArgument("\(loaded.path) has no chat template to format the prompt with")
         }
         return try ChatTemplate(jinja: source)
     }

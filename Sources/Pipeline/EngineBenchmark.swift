@@ -54,7 +54,7 @@ public enum EngineBenchmark {
     /// Runs `repetitions` prefill+decode rounds on `prompt` (after one untimed warm-up round).
     public static func run(_ model: LlamaModel, prompt: [Int], decodeTokens: Int, repetitions: Int, threads: Int) throws -> Result {
         guard !prompt.isEmpty, decodeTokens >= 1, repetitions >= 1 else {
-            throw PipelineError.invalidArgument("bench needs a non-empty prompt, --decode-tokens >= 1 and --repetitions >= 1")
+            throw PipelineError.invalidArgument("the benchmark needs a non-empty prompt, at least 1 decode step and at least 1 repetition")
         }
         var prefill: [Double] = [], decode: [Double] = []
         for round in 0...repetitions {

@@ -14,6 +14,7 @@ public enum ModelLoader {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw PipelineError.unrecognizedModel(path: path, reason: "no such file or directory")
         }
+        try ModelPathCheck.rejectFileInsideModelFolder(path)
         if isDirectory.boolValue { return try HuggingFaceModelSource.load(directory: path) }
         return try loadGGUF(path)
     }

@@ -46,7 +46,7 @@ public struct QuantScheme: Codable, Sendable, Equatable, Hashable {
     /// Parameters computed from each input when it arrives instead of from calibration.
     public var isDynamic: Bool
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case dataType = "dtype"
         case granularity
         case groupSize = "group_size"
@@ -77,8 +77,20 @@ public struct QuantScheme: Codable, Sendable, Equatable, Hashable {
         try validate()
     }
 
+    /// Decodes a recipe's scheme object; keys left out take the defaults of `init`.
+    /// - Throws: `QuantError.invalidConfiguration` for an unknown key (here or in an `observer` object), naming it
+    ///   and the nearest allowed key, or for an impossible value; fields are relative to this scheme (`dtype`,
+    ///   `observer.bins`): the recipe puts the scheme's own name in front.
     public init(from decoder: any Decoder) throws {
+        try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: "scheme")
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        if c.contains(.observer) {
+            let observerKeys: [ObserverKind.CodingKeys] = [.method, .momentum, .percentile, .bins]
+            try RecipeKeys.nested(CodingKeys.observer.rawValue) {
+                try RecipeKeys.rejectUnknown(
+                    in: try c.superDecoder(forKey: .observer), allowed: observerKeys.map(\.rawValue), kind: "observer")
+            }
+        }
         let name = try c.decode(String.self, forKey: .dataType)
         guard let dataType = QuantDataType(rawValue: name) else {
             throw QuantError.invalidConfiguration(

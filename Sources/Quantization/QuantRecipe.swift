@@ -4,33 +4,100 @@ import QuantCore
 /// A whole-model quantization recipe: a global scheme per quantization point, per-layer overrides by exact name or
 /// glob, layers left in float, calibration settings and the algorithms to run in order. Read from JSON or YAML.
 public struct QuantRecipe: Codable, Sendable, Equatable {
-    /// Settings for one layer or a glob of layers (`*.mlp.down_proj`); a nil scheme keeps the global one.
+    /// Settings for one layer or a glob of layers (`*.mlp.down_proj`). For each point, a key left out keeps the
+    /// recipe's scheme, a scheme object replaces it, and `input: none` or `output: none` keeps that point in float
+    /// for the matched layers (`keepsInputFloat`, `keepsOutputFloat`). An explicit `null` is refused as ambiguous.
     public struct Override: Codable, Sendable, Equatable {
         /// Exact Hugging Face module name or a glob (`*` any run of characters, `?` one character).
         public var pattern: String
         public var weight: QuantScheme?
+        /// Replaces the recipe's input scheme; nil keeps it (unless `keepsInputFloat`).
         public var input: QuantScheme?
+        /// Replaces the recipe's output scheme; nil keeps it (unless `keepsOutputFloat`).
         public var output: QuantScheme?
         /// Leave matching layers in float.
         public var exclude: Bool
+        /// The matched layers' inputs stay in float whatever the recipe says (`input: none`); `input` is then nil.
+        public var keepsInputFloat: Bool
+        /// The matched layers' outputs stay in float whatever the recipe says (`output: none`); `output` is then nil.
+        public var keepsOutputFloat: Bool
 
-        enum CodingKeys: String, CodingKey { case pattern, weight, input, output, exclude }
+        enum CodingKeys: String, CodingKey, CaseIterable { case pattern, weight, input, output, exclude }
 
-        public init(pattern: String, weight: QuantScheme? = nil, input: QuantScheme? = nil, output: QuantScheme? = nil, exclude: Bool = false) {
+        /// What a recipe writes for a point kept in float.
+        public static let floatKeyword = "none"
+
+        public init(
+            pattern: String, weight: QuantScheme? = nil, input: QuantScheme? = nil, output: QuantScheme? = nil,
+            exclude: Bool = false, keepsInputFloat: Bool = false, keepsOutputFloat: Bool = false
+        ) {
             self.pattern = pattern
             self.weight = weight
             self.input = input
             self.output = output
             self.exclude = exclude
+            self.keepsInputFloat = keepsInputFloat
+            self.keepsOutputFloat = keepsOutputFloat
         }
 
+        /// Decodes one entry of `overrides`.
+        /// - Throws: `QuantError.invalidConfiguration` for a missing pattern (`overrides[INDEX].pattern`), an unknown
+        ///   key, a `null` or other non-scheme point, or an impossible scheme, the field prefixed with
+        ///   `overrides[PATTERN]`.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            pattern = try c.decode(String.self, forKey: .pattern)
-            weight = try c.decodeIfPresent(QuantScheme.self, forKey: .weight)
-            input = try c.decodeIfPresent(QuantScheme.self, forKey: .input)
-            output = try c.decodeIfPresent(QuantScheme.self, forKey: .output)
+            guard let pattern = try c.decodeIfPresent(String.self, forKey: .pattern) else {
+                let index = decoder.codingPath.last?.intValue.map(String.init) ?? "?"
+                throw QuantError.invalidConfiguration(
+                    field: "overrides[\(index)].pattern", reason: "missing: each override needs an exact layer name or a glob")
+            }
+            self.pattern = pattern
+            let path = "overrides[\(pattern)]"
+            try RecipeKeys.nested(path) {
+                try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: "override")
+            }
+            weight = try Self.point(.weight, of: c, at: path).scheme
+            let input = try Self.point(.input, of: c, at: path), output = try Self.point(.output, of: c, at: path)
+            (self.input, keepsInputFloat) = (input.scheme, input == .float)
+            (self.output, keepsOutputFloat) = (output.scheme, output == .float)
             exclude = try c.decodeIfPresent(Bool.self, forKey: .exclude) ?? false
+        }
+
+        /// One point as an override writes it.
+        enum Point: Equatable {
+            case inherited, float, scheme(QuantScheme)
+            var scheme: QuantScheme? { if case let .scheme(scheme) = self { scheme } else { nil } }
+        }
+
+        /// Reads `key`: left out, the float keyword (not for weights), or a scheme object; `null` is refused.
+        static func point(_ key: CodingKeys, of c: KeyedDecodingContainer<CodingKeys>, at path: String) throws -> Point {
+            let field = path + "." + key.rawValue
+            guard c.contains(key) else { return .inherited }
+            if try c.decodeNil(forKey: key) {
+                throw QuantError.invalidConfiguration(
+                    field: field, reason: "null is ambiguous: leave the key out to keep the recipe's \(key.rawValue) scheme"
+                        + (key == .weight ? "" : ", or write '\(floatKeyword)' to keep it in float"))
+            }
+            if let word = try? c.decode(String.self, forKey: key) {
+                guard word == floatKeyword, key != .weight else {
+                    throw QuantError.invalidConfiguration(
+                        field: field, reason: key == .weight
+                            ? "'\(word)' is not a scheme; to leave the layers' weights in float use exclude: true"
+                            : "'\(word)' is not a scheme; write a scheme object, or '\(floatKeyword)' to keep it in float")
+                }
+                return .float
+            }
+            return .scheme(try RecipeKeys.nested(field) { try c.decode(QuantScheme.self, forKey: key) })
+        }
+
+        /// Writes what `init(from:)` reads: `none` for a point kept in float, nothing for one that inherits.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(pattern, forKey: .pattern)
+            try c.encodeIfPresent(weight, forKey: .weight)
+            if keepsInputFloat { try c.encode(Self.floatKeyword, forKey: .input) } else { try c.encodeIfPresent(input, forKey: .input) }
+            if keepsOutputFloat { try c.encode(Self.floatKeyword, forKey: .output) } else { try c.encodeIfPresent(output, forKey: .output) }
+            try c.encode(exclude, forKey: .exclude)
         }
     }
 
@@ -42,7 +109,7 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
         public var sequenceLength: Int
         public var seed: UInt64
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case file, samples, seed
             case sequenceLength = "seq_len"
         }
@@ -54,7 +121,10 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
             self.seed = seed
         }
 
+        /// Decodes the `calibration` object; keys left out take the defaults of `init`.
+        /// - Throws: `QuantError.invalidConfiguration` for an unknown key, naming it and the nearest allowed one.
         public init(from decoder: any Decoder) throws {
+            try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: "calibration")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             file = try c.decodeIfPresent(String.self, forKey: .file)
             samples = try c.decodeIfPresent(Int.self, forKey: .samples) ?? 128
@@ -110,24 +180,23 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
         try validate()
     }
 
+    /// Decodes a recipe file and validates it.
+    /// - Throws: `QuantError.invalidConfiguration` naming the full path of an unknown key (`weight.granularty`,
+    ///   `overrides[*.down_proj].exlude`, `calibration.sample`) with the nearest allowed key, or of an impossible value.
     public init(from decoder: any Decoder) throws {
+        try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allKeys, kind: "recipe")
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let known = Set(CodingKeys.allKeys)
-        if let raw = try? decoder.container(keyedBy: AnyKey.self) {
-            for key in raw.allKeys where !known.contains(key.stringValue) {
-                throw QuantError.invalidConfiguration(
-                    field: key.stringValue, reason: "unknown recipe field; allowed: \(known.sorted().joined(separator: ", "))")
-            }
+        func scheme(_ key: CodingKeys) throws -> QuantScheme? {
+            try RecipeKeys.nested(key.rawValue) { try c.decodeIfPresent(QuantScheme.self, forKey: key) }
         }
         try self.init(
             name: try c.decodeIfPresent(String.self, forKey: .name) ?? "custom",
-            weight: try c.decodeIfPresent(QuantScheme.self, forKey: .weight),
-            input: try c.decodeIfPresent(QuantScheme.self, forKey: .input),
-            output: try c.decodeIfPresent(QuantScheme.self, forKey: .output),
-            kvCache: try c.decodeIfPresent(QuantScheme.self, forKey: .kvCache),
+            weight: try scheme(.weight), input: try scheme(.input), output: try scheme(.output), kvCache: try scheme(.kvCache),
             overrides: try c.decodeIfPresent([Override].self, forKey: .overrides) ?? [],
             exclude: try c.decodeIfPresent([String].self, forKey: .exclude) ?? ["lm_head"],
-            calibration: try c.decodeIfPresent(Calibration.self, forKey: .calibration) ?? Calibration(),
+            calibration: try RecipeKeys.nested(CodingKeys.calibration.rawValue) {
+                try c.decodeIfPresent(Calibration.self, forKey: .calibration)
+            } ?? Calibration(),
             algorithms: try c.decodeIfPresent([AlgorithmStep].self, forKey: .algorithms) ?? [])
     }
 
@@ -147,6 +216,11 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
         try Self.validateWeightObserver(weight, field: "weight.observer")
         for override in overrides {
             try Self.validateWeightObserver(override.weight, field: "overrides[\(override.pattern)].weight.observer")
+        }
+        for override in overrides
+        where (override.keepsInputFloat && override.input != nil) || (override.keepsOutputFloat && override.output != nil) {
+            throw .invalidConfiguration(
+                field: "overrides[\(override.pattern)]", reason: "a point is either kept in float or given a scheme, not both")
         }
         for override in overrides where override.pattern.isEmpty {
             throw .invalidConfiguration(field: "overrides.pattern", reason: "must not be empty")

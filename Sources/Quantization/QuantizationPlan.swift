@@ -45,6 +45,8 @@ public struct QuantizationPlan: Sendable {
                 if let weight = override.weight { plan.weight = weight }
                 if let input = override.input { plan.input = input }
                 if let output = override.output { plan.output = output }
+                if override.keepsInputFloat { plan.input = nil }
+                if override.keepsOutputFloat { plan.output = nil }
             }
             if excluded {
                 plan.weight = nil

@@ -73,17 +73,7 @@ public enum QuantizedModelFolder {
         if manager.fileExists(atPath: directory) && !overwrite {
             throw QuantizationError.outputExists(path: directory)
         }
-        let parent = (directory as NSString).deletingLastPathComponent
-        let temporary = (parent.isEmpty ? "." : parent) + "/.\((directory as NSString).lastPathComponent).tmp-\(UUID().uuidString.prefix(8))"
-        try manager.createDirectory(atPath: temporary, withIntermediateDirectories: true)
-        do {
-            try write(quantized, into: temporary)
-            if manager.fileExists(atPath: directory) { try manager.removeItem(atPath: directory) }
-            try manager.moveItem(atPath: temporary, toPath: directory)
-        } catch {
-            try? manager.removeItem(atPath: temporary)
-            throw error
-        }
+        try AtomicFolder.write(to: directory) { temporary in try write(quantized, into: temporary) }
     }
 
     static func write(_ quantized: QuantizedModel, into directory: String) throws {

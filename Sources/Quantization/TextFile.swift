@@ -21,6 +21,21 @@ public enum TextFile {
         return normalizingLineEnds(text)
     }
 
+    /// Where `prefix` of a text ends, as 1-based line and column (columns in Unicode scalars, as libyaml counts
+    /// them), for messages like `recipe.json:3:14: …`; a CRLF counts as one line end.
+    public static func lineAndColumn(atEndOf prefix: some StringProtocol) -> (line: Int, column: Int) {
+        var line = 1, column = 1
+        for scalar in prefix.unicodeScalars {
+            if scalar == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+        }
+        return (line, column)
+    }
+
     /// CRLF and lone CR become LF.
     public static func normalizingLineEnds(_ text: String) -> String {
         guard text.utf8.contains(13) else { return text }

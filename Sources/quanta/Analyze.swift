@@ -15,13 +15,14 @@ struct Analyze: ParsableCommand {
     @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file.") var recipe: String
     @Option(help: "Text whose first --tokens tokens are analysed (default: the first calibration batch).") var input:
         String?
-    @Option(help: "Tokens of --input to analyse.") var tokens = 512
+    // Numbers parse unconditionally, so `--samples -3` is judged as -3 instead of a missing value and an option.
+    @Option(parsing: .unconditional, help: "Tokens of --input to analyse.") var tokens = 512
     @Option(help: "Calibration text (UTF-8); without it, calibration text is sampled from the model.") var calib:
         String?
-    @Option(help: "Calibration samples (overrides the recipe).") var samples: Int?
-    @Option(name: .customLong("seq-len"), help: "Tokens per calibration sample (overrides the recipe).")
+    @Option(parsing: .unconditional, help: "Calibration samples (overrides the recipe).") var samples: Int?
+    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
     var sequenceLength: Int?
-    @Option(help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
     @Option(help: "Output folder for index.html, summary.json, per-layer statistics and plots.") var out: String
     @Flag(help: "Replace the output folder if it exists.") var overwrite = false
     @Flag(name: .customLong("no-sensitivity"), help: "Skip the measured sensitivity (one forward pass per layer).")
@@ -29,6 +30,11 @@ struct Analyze: ParsableCommand {
     @Flag(name: .customLong("no-activation-histograms"), help: "Skip the activation histograms.")
     var noActivationHistograms = false
     @Flag(help: "Print summary.json's top-level numbers as JSON.") var json = false
+
+    func validate() throws {
+        guard tokens >= 2 else { throw ValidationError("--tokens must be >= 2, got \(tokens)") }
+        try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
+    }
 
     func run() throws {
         try reportingErrors {

@@ -5,7 +5,7 @@ import QuantCore
 import TensorCore
 import Quantization
 
-/// Progress bars for the quantization phases.
+/// Progress bars for the quantization phases (plain lines when standard error is not a terminal).
 func quantizationProgress(_ recipe: QuantRecipe) -> ModelQuantization.Progress {
     var progress = ModelQuantization.Progress()
     let weightsBar = ProgressBar("weights    ", total: 1)
@@ -21,7 +21,7 @@ func quantizationProgress(_ recipe: QuantRecipe) -> ModelQuantization.Progress {
         if blocksBar == nil { blocksBar = ProgressBar("blocks     ", total: total) }
         blocksBar?.update(done)
     }
-    progress.log = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)\n".utf8)) }
+    progress.log = { line in ProgressBar.log(line) }
     return progress
 }
 
@@ -40,14 +40,14 @@ func debuggerProgress(_ quantized: QuantizedModel) -> QuantizationDebugger.Progr
 func printDebugSummary(_ report: DebugReport, out: String, json: Bool, quantizationSeconds: Double?) throws {
     if json {
         struct Summary: Encodable {
-            let report: String, output_kl: Double, output_top1_agreement: Double, analysis_seconds: Double
+            let output: String, report: String, output_kl: Double, output_top1_agreement: Double, analysis_seconds: Double
             let sensitivity_seconds: Double?, sensitivity_spearman: Double?, quantization_seconds: Double?,
                 top_layers: [String]
             let peak_memory_mb: Double
         }
         try printJSON(
             Summary(
-                report: out + "/index.html", output_kl: report.outputKL,
+                output: out, report: out + "/index.html", output_kl: report.outputKL,
                 output_top1_agreement: report.outputTop1Agreement,
                 analysis_seconds: report.analysisSeconds, sensitivity_seconds: report.sensitivitySeconds,
                 sensitivity_spearman: report.sensitivityRankCorrelation, quantization_seconds: quantizationSeconds,

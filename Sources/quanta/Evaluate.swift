@@ -11,10 +11,16 @@ struct Evaluate: ParsableCommand {
 
     @Argument(help: "Model: a GGUF file or a Hugging Face folder.") var model: String
     @Option(help: "UTF-8 text file to score (tokenized whole, without BOS unless the model asks for one).") var text: String
-    @Option(name: .customLong("seq-len"), help: "Tokens per window.") var sequenceLength = 512
-    @Option(help: "Windows scored from the start of the text (0 = all).") var windows = 40
+    // Numbers parse unconditionally, so `--windows -3` is judged as -3 instead of a missing value and an option.
+    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per window.") var sequenceLength = 512
+    @Option(parsing: .unconditional, help: "Windows scored from the start of the text (0 = all).") var windows = 40
     @Option(help: "Reference model for KL divergence, top-1 agreement and perplexity ratio.") var reference: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func validate() throws {
+        guard sequenceLength >= 2 else { throw ValidationError("--seq-len must be >= 2, got \(sequenceLength)") }
+        guard windows >= 0 else { throw ValidationError("--windows must be >= 0 (0 scores every window), got \(windows)") }
+    }
 
     func run() throws {
         try reportingErrors {

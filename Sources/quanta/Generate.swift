@@ -13,12 +13,23 @@ struct Generate: ParsableCommand {
     @Option(help: "The user's message (or the raw text with --raw).") var prompt: String
     @Option(help: "System message; default: the template's own.") var system: String?
     @Flag(help: "Use the prompt as is, without the chat template.") var raw = false
-    @Option(name: .customLong("max-tokens"), help: "Most new tokens.") var maxTokens = 128
-    @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0
-    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens.") var topK = 40
-    @Option(name: .customLong("top-p"), help: "Nucleus: smallest set of tokens with this much probability.") var topP: Float = 0.95
-    @Option(help: "Random seed for sampling.") var seed: UInt64 = 0
+    // Numbers parse unconditionally, so `--max-tokens -3` is judged as -3 instead of a missing value and an option.
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most new tokens.") var maxTokens = 128
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Sample among the k most likely tokens.") var topK = 40
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus: smallest set of tokens with this much probability.")
+    var topP: Float = 0.95
+    @Option(parsing: .unconditional, help: "Random seed for sampling.") var seed: UInt64 = 0
     @Flag(help: "Print prefill/decode speed on standard error afterwards.") var stats = false
+
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be >= 1, got \(maxTokens)") }
+        guard temperature >= 0, temperature.isFinite else {
+            throw ValidationError("--temperature must be >= 0 (0 is greedy), got \(temperature)")
+        }
+        guard topK >= 1 else { throw ValidationError("--top-k must be >= 1, got \(topK)") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -29,6 +40,9 @@ struct Generate: ParsableCommand {
             if raw {
                 text = prompt
             } else {
+                guard loaded.chatTemplate != nil else {
+                    throw PipelineError.invalidArgument("\(model) has no chat template; pass --raw to use the prompt as is")
+                }
                 var template = try ChatPrompt.template(for: loaded)
                 if let system { template.defaultSystemPrompt = system }
                 text = template.render([ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)

@@ -2,13 +2,38 @@ import ArgumentParser
 import Foundation
 import Pipeline
 
+/// The version `quanta --version` prints.
+let quantaVersion = "0.4.0"
+
 /// `quanta`: load, run, evaluate and quantize transformer models.
 @main
 struct Quanta: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quanta",
         abstract: "Post-training quantization toolkit for transformer models.",
+        version: quantaVersion,
         subcommands: [Evaluate.self, Generate.self, Quantize.self, Analyze.self, Recipes.self, Bench.self, Info.self])
+
+    /// ArgumentParser's `main`, except that a mistyped option is named even when a required one is also missing
+    /// (ArgumentParser reports the missing one first, so `--output` for `--out` read as "Missing expected argument").
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            if let unknown = UnknownOption.find(in: arguments) {
+                FileHandle.standardError.write(Data((unknown.message + "\n").utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
+            }
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Runs `body`, printing any error as one `error: …` line on standard error and exiting with status 1.
@@ -23,10 +48,32 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// Prints an Encodable as one line of sorted-key JSON on standard output.
-func printJSON(_ value: some Encodable) throws {
+/// Prints an Encodable as one line of sorted-key JSON on standard output, with `paths` (the files and folders the
+/// command wrote, by key) added beside its fields. Slashes are not escaped, so paths read as typed.
+func printJSON(_ value: some Encodable, paths: [String: String] = [:]) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(String(decoding: try encoder.encode(WithPaths(value: value, paths: paths)), as: UTF8.self))
+}
+
+/// A JSON object's fields plus string fields for paths.
+private struct WithPaths<Value: Encodable>: Encodable {
+    let value: Value
+    let paths: [String: String]
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+        guard !paths.isEmpty else { return }
+        // The encoder hands back the object `value` just wrote to, so the paths join its fields.
+        var container = encoder.container(keyedBy: Key.self)
+        for (key, path) in paths { try container.encode(path, forKey: Key(stringValue: key)) }
+    }
 }

@@ -13,9 +13,11 @@ struct Quantize: ParsableCommand {
     @Argument(help: "Model: a GGUF file or a Hugging Face folder.") var model: String
     @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file.") var recipe: String
     @Option(help: "Calibration text (UTF-8). Without it, calibration text is sampled from the model (seeded).") var calib: String?
-    @Option(help: "Calibration samples (overrides the recipe).") var samples: Int?
-    @Option(name: .customLong("seq-len"), help: "Tokens per calibration sample (overrides the recipe).") var sequenceLength: Int?
-    @Option(help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    // Numbers parse unconditionally, so `--samples -3` is judged as -3 instead of a missing value and an option.
+    @Option(parsing: .unconditional, help: "Calibration samples (overrides the recipe).") var samples: Int?
+    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
+    var sequenceLength: Int?
+    @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
     @Option(name: .customLong("algorithm"),
             help: "Add an algorithm to the recipe (gptq, awq, smoothquant, rotation); repeatable, applied in the order given.")
     var algorithms: [String] = []
@@ -24,6 +26,10 @@ struct Quantize: ParsableCommand {
     var debug: String?
     @Flag(help: "Replace the output folder(s) if they exist.") var overwrite = false
     @Flag(help: "Print the summary as JSON.") var json = false
+
+    func validate() throws {
+        try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
+    }
 
     func run() throws {
         try reportingErrors {
@@ -51,7 +57,9 @@ struct Quantize: ParsableCommand {
             }
             let s = quantized.summary
             if json {
-                try printJSON(s)
+                var paths = ["output": out]
+                if let debugOptions { paths["debug_report"] = debugOptions.outputDirectory + "/index.html" }
+                try printJSON(s, paths: paths)
             } else {
                 print("recipe:       \(s.recipe)")
                 print("quantized:    \(s.quantizedLayers) linear layers; excluded: \(s.excludedLayers.isEmpty ? "none" : s.excludedLayers.joined(separator: ", "))")

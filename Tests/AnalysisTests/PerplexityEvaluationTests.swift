@@ -44,7 +44,7 @@ struct FixedLogits: CausalLanguageModel {
         let evaluation = PerplexityEvaluation(configuration: try .init(sequenceLength: 8))
         #expect(throws: AnalysisError.emptyText) { try evaluation.windows(of: []) }
         #expect(throws: AnalysisError.textTooShort(tokenCount: 7, sequenceLength: 8)) { try evaluation.windows(of: Array(0..<7)) }
-        #expect(throws: AnalysisError.invalidSetting("--seq-len must be at least 2, got 1")) {
+        #expect(throws: AnalysisError.invalidSetting("a window must hold at least 2 tokens, got 1")) {
             try PerplexityEvaluation.Configuration(sequenceLength: 1)
         }
     }

@@ -28,8 +28,9 @@ struct AnalyzeCommandLineTests {
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         try CommandLineTests.expectOneErrorLine(
             base + ["--recipe", "w8a8-int8-static", "--input", empty, "--out", directory + "/a"], mentioning: "empty")
-        try CommandLineTests.expectOneErrorLine(
-            base + ["--recipe", "w8a8-int8-static", "--tokens", "1", "--out", directory + "/a"], mentioning: "--tokens")
+        try CommandLineTests.expectUsageError(
+            base + ["--recipe", "w8a8-int8-static", "--tokens", "1", "--out", directory + "/a"],
+            message: "--tokens must be >= 2, got 1")
         try FileManager.default.createDirectory(atPath: directory + "/exists", withIntermediateDirectories: true)
         try CommandLineTests.expectOneErrorLine(
             base + ["--recipe", "w8a8-int8-static", "--out", directory + "/exists"], mentioning: "already exists")

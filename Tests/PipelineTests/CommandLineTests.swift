@@ -71,7 +71,7 @@ struct CommandLineTests {
         let short = directory + "/short.txt"
         try "the theme".write(toFile: short, atomically: true, encoding: .utf8)
         try Self.expectOneErrorLine(["eval", model, "--text", short], mentioning: "fewer than one window")
-        try Self.expectOneErrorLine(["eval", model, "--text", short, "--seq-len", "1"], mentioning: "--seq-len")
+        try Self.expectUsageError(["eval", model, "--text", short, "--seq-len", "1"], message: "--seq-len must be >= 2, got 1")
         let noTokenizer = directory + "/plain.gguf"
         try TinyModelFiles.writeGGUF(to: noTokenizer, configuration: TinyModelFiles.configuration(), tokenizer: false)
         try Self.expectOneErrorLine(["eval", noTokenizer, "--text", short], mentioning: "no tokenizer")

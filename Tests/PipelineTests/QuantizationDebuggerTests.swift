@@ -102,7 +102,7 @@ import Testing
         #expect(plots.contains("summary_ref-output-error.svg"))
         #expect(report.inputSource == input)
         // Writing again without overwrite fails and leaves the folder alone; no temporary folder is left.
-        #expect(throws: PipelineError.self) {
+        #expect(throws: QuantizationError.outputExists(path: out)) {
             try DebugReportFolder.write(
                 .init(report: report, weights: [:], weightHistograms: [:], activations: [:]), to: out)
         }

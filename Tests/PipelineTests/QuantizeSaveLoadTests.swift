@@ -72,7 +72,7 @@ import Testing
         let (modelPath, _, directory) = try Self.fixture()
         let recipePath = directory + "/r.yaml"
         try "weight:\n  dtype: mxfp4_e2m1\n  group_size: 64\n".write(toFile: recipePath, atomically: true, encoding: .utf8)
-        #expect(throws: QuantError.invalidConfiguration(field: "group_size", reason: "OCP MX blocks hold 32 elements; got 64")) {
+        #expect(throws: QuantError.invalidConfiguration(field: "weight.group_size", reason: "OCP MX blocks hold 32 elements; got 64")) {
             try RecipeLoader.load(recipePath)
         }
         try "{\"weight\": {\"dtype\": \"int8\"}, \"overrides\": [{\"pattern\": \"*.attn.c_proj\", \"exclude\": true}]}"

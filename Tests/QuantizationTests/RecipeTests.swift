@@ -36,12 +36,12 @@ import Testing
 
     /// Each impossible recipe is rejected with the field and what is allowed.
     @Test(arguments: [
-        (#"{"weight": {"dtype": "int5"}}"#, "dtype", "unknown data type 'int5'"),
-        (#"{"weight": {"dtype": "int4", "granularity": "per_group", "group_size": 0}}"#, "group_size", "must be > 0, got 0"),
-        (#"{"weight": {"dtype": "fp8_e4m3", "symmetric": false}}"#, "symmetric", "asymmetric quantization needs an integer format"),
-        (#"{"weight": {"dtype": "mxfp4_e2m1", "group_size": 16}}"#, "group_size", "OCP MX blocks hold 32 elements"),
-        (#"{"weight": {"dtype": "int8", "granularity": "per_lane"}}"#, "granularity", "unknown value 'per_lane'"),
-        (#"{"weight": {"dtype": "int8", "observer": "median"}}"#, "observer", "unknown method 'median'"),
+        (#"{"weight": {"dtype": "int5"}}"#, "weight.dtype", "unknown data type 'int5'"),
+        (#"{"weight": {"dtype": "int4", "granularity": "per_group", "group_size": 0}}"#, "weight.group_size", "must be > 0, got 0"),
+        (#"{"weight": {"dtype": "fp8_e4m3", "symmetric": false}}"#, "weight.symmetric", "asymmetric quantization needs an integer format"),
+        (#"{"weight": {"dtype": "mxfp4_e2m1", "group_size": 16}}"#, "weight.group_size", "OCP MX blocks hold 32 elements"),
+        (#"{"weight": {"dtype": "int8", "granularity": "per_lane"}}"#, "weight.granularity", "unknown value 'per_lane'"),
+        (#"{"weight": {"dtype": "int8", "observer": "median"}}"#, "weight.observer", "unknown method 'median'"),
         (#"{"weight": {"dtype": "int8", "observer": "percentile"}}"#, "weight.observer", "weights allow minmax or mse"),
         (#"{"weight": {"dtype": "fp8_e4m3", "observer": "mse"}}"#, "weight.observer", "mse searches an integer grid"),
         (#"{"weight": {"dtype": "int8"}, "overrides": [{"pattern": "*.down_proj", "weight": {"dtype": "int4", "observer": "histogram"}}]}"#,

@@ -30,11 +30,11 @@ public enum DebugCommand {
         /// Checks what can be checked before the slow work.
         public func validate() throws {
             guard tokenCount >= 2 else {
-                throw PipelineError.invalidArgument("--tokens must be at least 2, got \(tokenCount)")
+                throw PipelineError.invalidArgument("the analysis needs at least 2 tokens, got \(tokenCount)")
             }
             if let inputFile { _ = try TextFile.read(inputFile) }
             if FileManager.default.fileExists(atPath: outputDirectory) && !overwrite {
-                throw PipelineError.invalidArgument("\(outputDirectory) already exists; remove it or pass --overwrite")
+                throw QuantizationError.outputExists(path: outputDirectory)
             }
         }
     }

@@ -1,6 +1,7 @@
 import Analysis
 import Foundation
 import ModelFormats
+import Quantization
 
 /// Writes a debugger result as a folder, under a temporary name renamed into place:
 /// `index.html` (self-contained), `summary.json`, `layers/LAYER.weight_stats.json` and
@@ -13,21 +14,12 @@ public enum DebugReportFolder {
     {
         let manager = FileManager.default
         if manager.fileExists(atPath: directory) && !overwrite {
-            throw PipelineError.invalidArgument("\(directory) already exists; remove it or pass --overwrite")
+            throw QuantizationError.outputExists(path: directory)
         }
-        let parent = (directory as NSString).deletingLastPathComponent
-        let temporary =
-            (parent.isEmpty ? "." : parent)
-            + "/.\((directory as NSString).lastPathComponent).tmp-\(UUID().uuidString.prefix(8))"
-        try manager.createDirectory(atPath: temporary + "/layers", withIntermediateDirectories: true)
-        try manager.createDirectory(atPath: temporary + "/plots", withIntermediateDirectories: true)
-        do {
+        try AtomicFolder.write(to: directory) { temporary in
+            try manager.createDirectory(atPath: temporary + "/layers", withIntermediateDirectories: true)
+            try manager.createDirectory(atPath: temporary + "/plots", withIntermediateDirectories: true)
             try writeContents(result, into: temporary)
-            if manager.fileExists(atPath: directory) { try manager.removeItem(atPath: directory) }
-            try manager.moveItem(atPath: temporary, toPath: directory)
-        } catch {
-            try? manager.removeItem(atPath: temporary)
-            throw error
         }
     }
 

@@ -1,0 +1,77 @@
+import Foundation
+import Pipeline
+import Testing
+import TestSupport
+
+extension CommandLineTests {
+    /// A command line ArgumentParser rejects (status 64) whose first stderr line is `Error: <message>`.
+    static func expectUsageError(_ arguments: [String], message: String) throws {
+        let outcome = try run(arguments)
+        #expect(outcome.status == 64, "stderr: \(outcome.stderr)")
+        #expect(outcome.stderr.split(separator: "\n").first.map(String.init) == "Error: \(message)", "stderr: \(outcome.stderr)")
+    }
+}
+
+/// `--version`, unknown and out-of-range flags named as typed, and JSON that lists the paths written.
+@Suite(.enabled(if: RealData.quantaExecutable != nil, "build the quanta executable first (swift build)"))
+struct CommandLineConventionTests {
+    @Test func versionIsPrinted() throws {
+        let outcome = try CommandLineTests.run(["--version"])
+        #expect(outcome.status == 0)
+        #expect(outcome.stdout == "0.4.0\n")
+    }
+
+    /// ArgumentParser alone would report the missing `--out` (or `--text`) first.
+    @Test func anUnknownOptionIsNamedEvenWhenARequiredOneIsMissing() throws {
+        let (model, text, directory) = try TinyModelFiles.modelAndCalibrationText()
+        try CommandLineTests.expectUsageError(
+            ["quantize", model, "--recipe", "w8a16", "--output", directory + "/q"],
+            message: "Unknown option '--output'. Did you mean '--out'?")
+        try CommandLineTests.expectUsageError(
+            ["eval", model, "--txt=" + text], message: "Unknown option '--txt'. Did you mean '--text'?")
+        try CommandLineTests.expectUsageError(
+            ["generate", model, "--prompt", "hi", "--colour", "red"], message: "Unknown option '--colour'")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/q"))
+    }
+
+    /// Negative numbers are values, not options, and every bound names the flag, before any file is read.
+    @Test(arguments: [
+        (["quantize", "m.gguf", "--recipe", "w8a16", "--out", "q", "--samples", "-3"], "--samples must be >= 1, got -3"),
+        (["quantize", "m.gguf", "--recipe", "w8a16", "--out", "q", "--samples", "0"], "--samples must be >= 1, got 0"),
+        (["analyze", "m.gguf", "--recipe", "w8a16", "--out", "a", "--seq-len", "1"], "--seq-len must be >= 2, got 1"),
+        (["analyze", "m.gguf", "--recipe", "w8a16", "--out", "a", "--tokens", "-5"], "--tokens must be >= 2, got -5"),
+        (["eval", "m.gguf", "--text", "t.txt", "--windows", "-2"], "--windows must be >= 0 (0 scores every window), got -2"),
+        (["eval", "m.gguf", "--text", "t.txt", "--seq-len", "-1"], "--seq-len must be >= 2, got -1"),
+        (["generate", "m.gguf", "--prompt", "hi", "--max-tokens", "0"], "--max-tokens must be >= 1, got 0"),
+        (["generate", "m.gguf", "--prompt", "hi", "--top-k", "-1"], "--top-k must be >= 1, got -1"),
+        (["generate", "m.gguf", "--prompt", "hi", "--temperature", "-0.5"], "--temperature must be >= 0 (0 is greedy), got -0.5"),
+        (["generate", "m.gguf", "--prompt", "hi", "--top-p", "1.5"], "--top-p must be in (0, 1], got 1.5"),
+    ])
+    func outOfRangeNumbersNameTheFlag(arguments: [String], message: String) throws {
+        try CommandLineTests.expectUsageError(arguments, message: message)
+    }
+
+    /// Paths appear as typed (no `\/`), and each file or folder written is in the JSON.
+    @Test func jsonListsThePathsWritten() throws {
+        let (model, text, directory) = try TinyModelFiles.modelAndCalibrationText()
+        let calibration = ["--calib", text, "--samples", "2", "--seq-len", "16", "--json"]
+        let quantize = try CommandLineTests.run(
+            ["quantize", model, "--recipe", "w8a8-int8-static", "--out", directory + "/q", "--debug", directory + "/d"]
+                + calibration)
+        #expect(quantize.status == 0, "stderr: \(quantize.stderr)")
+        #expect(!quantize.stdout.contains("\\/"))
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(quantize.stdout.utf8)) as? [String: Any])
+        #expect(summary["output"] as? String == directory + "/q")
+        #expect(summary["debug_report"] as? String == directory + "/d/index.html")
+        #expect(summary["quantized_layers"] as? Int == 14)
+        #expect(FileManager.default.fileExists(atPath: directory + "/d/index.html"))
+
+        let analyze = try CommandLineTests.run(
+            ["analyze", model, "--recipe", "w8a16", "--out", directory + "/a", "--no-sensitivity"] + calibration)
+        #expect(analyze.status == 0, "stderr: \(analyze.stderr)")
+        #expect(!analyze.stdout.contains("\\/"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(analyze.stdout.utf8)) as? [String: Any])
+        #expect(report["output"] as? String == directory + "/a")
+        #expect(report["report"] as? String == directory + "/a/index.html")
+    }
+}
