@@ -276,3 +276,38 @@ public struct AWQ: Sendable {
         return result
     }
 }
+
+extension AWQ: ScaleMigrating {
+    public var calibrationNeeds: CalibrationNeeds { CalibrationNeeds(gram: true) }
+
+    /// Searches the scales of a group whose first consumer has quantized weights.
+    public func migrate(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> (scales: [Float], report: AlgorithmReport)? {
+        guard let scheme = input.weightScheme else { return nil }
+        let (s, result) = try searchScales(input.group, in: &block, statistics: input.statistics, scheme: scheme)
+        return (s, AlgorithmReport(
+            algorithm: "awq", block: input.block, target: input.group.name,
+            choice: result.ratio.map { String(format: "ratio %.2f", $0) } ?? "unscaled",
+            lossBefore: result.lossBefore, lossAfter: result.lossAfter))
+    }
+
+    /// Clips each quantized consumer's weight ranges, except the layers that form attention scores (AutoAWQ skips
+    /// q/k: the softmax makes their output error a poor proxy).
+    public func adjustWeights(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> [AlgorithmReport] {
+        guard configuration.clipsWeights else { return [] }
+        var gram: Tensor?  // one symmetric copy per group, shared by its consumers
+        var reports: [AlgorithmReport] = []
+        for (path, scheme) in zip(input.group.consumers, input.consumerWeightSchemes)
+        where !input.group.attentionScoreConsumers.contains(path) {
+            guard let scheme else { continue }
+            if gram == nil { gram = input.statistics.gram() }
+            let (clipped, result) = try clip(
+                block[keyPath: path].weight, gram: gram!, rowCount: input.statistics.rowCount, scheme: scheme)
+            block[keyPath: path].weight = clipped
+            reports.append(AlgorithmReport(
+                algorithm: "awq-clip", block: input.block, target: block[keyPath: path].name,
+                choice: String(format: "clipped %.0f%%", result.clippedFraction * 100),
+                lossBefore: result.lossBefore, lossAfter: result.lossAfter))
+        }
+        return reports
+    }
+}

@@ -10,6 +10,15 @@ public struct AlgorithmReport: Codable, Sendable, Equatable {
     public var lossBefore: Double?
     public var lossAfter: Double?
 
+    public init(algorithm: String, block: Int, target: String, choice: String, lossBefore: Double?, lossAfter: Double?) {
+        self.algorithm = algorithm
+        self.block = block
+        self.target = target
+        self.choice = choice
+        self.lossBefore = lossBefore
+        self.lossAfter = lossAfter
+    }
+
     enum CodingKeys: String, CodingKey {
         case algorithm, block, target, choice
         case lossBefore = "loss_before"

@@ -3,8 +3,9 @@ import QuantCore
 
 /// One post-training algorithm of a recipe, with its configuration decoded and validated once.
 ///
-/// Adding an algorithm: its type and `Configuration` in a file of their own, then a case here and one row in
-/// `registry` (its name, stage and default); the recipe decoder, the ordering rules and the list users see follow.
+/// Adding an algorithm: its type, its `Configuration` and its conformance to the driver's protocol for its stage
+/// (`ModelTransforming`, `ScaleMigrating` or `WeightRounding`) in a file of their own, then a case here and one row
+/// in `registry`; the recipe decoder, the ordering rules, the block-wise driver and the list users see follow.
 public enum AlgorithmStep: Sendable, Equatable {
     case rotation(Rotation.Configuration)
     case smoothQuant(SmoothQuant.Configuration)
@@ -37,6 +38,7 @@ public enum AlgorithmStep: Sendable, Equatable {
         let decode: @Sendable (any Decoder) throws -> AlgorithmStep
         let encode: @Sendable (AlgorithmStep, any Encoder) throws -> Void
         let unwrapsSelf: @Sendable (AlgorithmStep) -> Bool
+        let makeRole: @Sendable (AlgorithmStep) -> Role
     }
 
     /// Every algorithm, in the order `quanta recipes` lists them.
@@ -45,22 +47,22 @@ public enum AlgorithmStep: Sendable, Equatable {
             name: "rotation", stage: .wholeModel, needsIntegerWeights: false,
             summary: "QuaRot: Hadamard rotation of the residual stream, online down_proj and per-head value rotations",
             keys: Rotation.Configuration.CodingKeys.self, makeDefault: { .rotation(Rotation.Configuration()) },
-            wrap: AlgorithmStep.rotation, unwrap: { if case .rotation(let c) = $0 { c } else { nil } }),
+            wrap: AlgorithmStep.rotation, unwrap: { if case .rotation(let c) = $0 { c } else { nil } }, role: { .modelTransform(Rotation($0)) }),
         .init(
             name: "smoothquant", stage: .scaleMigration, needsIntegerWeights: false,
             summary: "SmoothQuant: migrates activation outliers into the weights (alpha, or searched per group)",
             keys: SmoothQuant.Configuration.CodingKeys.self, makeDefault: { () throws(QuantError) in .smoothQuant(try SmoothQuant.Configuration()) },
-            wrap: AlgorithmStep.smoothQuant, unwrap: { if case .smoothQuant(let c) = $0 { c } else { nil } }),
+            wrap: AlgorithmStep.smoothQuant, unwrap: { if case .smoothQuant(let c) = $0 { c } else { nil } }, role: { .scaleMigration(SmoothQuant($0)) }),
         .init(
             name: "awq", stage: .scaleMigration, needsIntegerWeights: true,
             summary: "AWQ: activation-aware per-channel weight scales and clipping",
             keys: AWQ.Configuration.CodingKeys.self, makeDefault: { () throws(QuantError) in .awq(try AWQ.Configuration()) },
-            wrap: AlgorithmStep.awq, unwrap: { if case .awq(let c) = $0 { c } else { nil } }),
+            wrap: AlgorithmStep.awq, unwrap: { if case .awq(let c) = $0 { c } else { nil } }, role: { .scaleMigration(AWQ($0)) }),
         .init(
             name: "gptq", stage: .weightRounding, needsIntegerWeights: true,
             summary: "GPTQ: Hessian-guided rounding with error feedback (act_order, mse range search)",
             keys: GPTQ.Configuration.CodingKeys.self, makeDefault: { () throws(QuantError) in .gptq(try GPTQ.Configuration()) },
-            wrap: AlgorithmStep.gptq, unwrap: { if case .gptq(let c) = $0 { c } else { nil } }),
+            wrap: AlgorithmStep.gptq, unwrap: { if case .gptq(let c) = $0 { c } else { nil } }, role: { .weightRounding(GPTQ($0)) }),
     ]
 
     /// The names `registry` knows.
@@ -88,6 +90,8 @@ public enum AlgorithmStep: Sendable, Equatable {
     }
 
     public var name: String { registration.name }
+    /// The algorithm, configured, as the driver runs it.
+    public var role: Role { registration.makeRole(self) }
     public var stage: Stage { registration.stage }
 
     /// The ordering and prerequisite rules of a recipe's steps, in one place: each algorithm at most once, stages in
@@ -123,7 +127,8 @@ extension AlgorithmStep.Registration {
         name: String, stage: AlgorithmStep.Stage, needsIntegerWeights: Bool, summary: String, keys: Keys.Type,
         makeDefault: @escaping @Sendable () throws(QuantError) -> AlgorithmStep,
         wrap: @escaping @Sendable (Configuration) -> AlgorithmStep,
-        unwrap: @escaping @Sendable (AlgorithmStep) -> Configuration?
+        unwrap: @escaping @Sendable (AlgorithmStep) -> Configuration?,
+        role: @escaping @Sendable (Configuration) -> AlgorithmStep.Role
     ) where Keys.RawValue == String {
         self.name = name
         self.stage = stage
@@ -134,5 +139,6 @@ extension AlgorithmStep.Registration {
         decode = { decoder in wrap(try Configuration(from: decoder)) }
         encode = { step, encoder in try unwrap(step)!.encode(to: encoder) }
         unwrapsSelf = { unwrap($0) != nil }
+        makeRole = { role(unwrap($0)!) }
     }
 }

@@ -137,3 +137,14 @@ public struct GPTQ: Sendable {
         return try problem.result(solution, weight: weight, hessian: hessian)
     }
 }
+
+extension GPTQ: WeightRounding {
+    public func round(_ weight: Tensor, hessian: HessianAccumulator, scheme: QuantScheme, layer: String, block: Int) throws
+        -> (quantized: QuantizedTensor, weight: Tensor, report: AlgorithmReport)
+    {
+        let result = try quantize(weight, hessian: hessian, scheme: scheme)
+        return (result.quantized, result.weight, AlgorithmReport(
+            algorithm: "gptq", block: block, target: layer, choice: String(format: "damp %.3g", result.dampening),
+            lossBefore: result.rtnLoss, lossAfter: result.loss))
+    }
+}

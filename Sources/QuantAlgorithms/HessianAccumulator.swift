@@ -25,6 +25,16 @@ public struct HessianAccumulator: Sendable {
         upper = [Double](repeating: 0, count: columns * columns)
     }
 
+    /// The Hessian `2/n · XᵀX` of a layer input whose statistics (with their Gram matrix) were collected over `n`
+    /// rows: the form the block-wise driver gives `WeightRounding` algorithms.
+    /// - Throws: as `init(matrix:sampleCount:)`.
+    public init(statistics: ActivationStatistics) throws(QuantError) {
+        var gram = statistics.gram()
+        let factor = 2 / Float(statistics.rowCount)
+        for i in gram.scalars.indices { gram.scalars[i] *= factor }
+        try self.init(matrix: gram, sampleCount: statistics.rowCount)
+    }
+
     /// Wraps a Hessian computed elsewhere (a saved statistic, a merge).
     /// - Parameters: `matrix`: `[columns, columns]`, symmetric (the upper triangle is read); `sampleCount`: rows it
     ///   was averaged over, > 0.

@@ -219,3 +219,9 @@ public struct Rotation: Sendable {
         return Tensor(shape: [columns, rows], scalars: result)
     }
 }
+
+extension Rotation: ModelTransforming {
+    public func transform(_ model: inout LlamaModel) throws -> String {
+        "rotation: \(try apply(to: &model))"
+    }
+}

@@ -211,3 +211,23 @@ public struct SmoothQuant: Sendable {
         return total / Double(max(count, 1))
     }
 }
+
+extension SmoothQuant: ScaleMigrating {
+    public var calibrationNeeds: CalibrationNeeds { CalibrationNeeds(sample: configuration.searchesAlpha) }
+
+    /// Smooths a group whose first consumer quantizes its input or weight (norm-fed groups only unless
+    /// `smoothsLinearProducers`).
+    public func migrate(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> (scales: [Float], report: AlgorithmReport)? {
+        if case .linear = input.group.producer, !configuration.smoothsLinearProducers { return nil }
+        guard input.inputScheme != nil || input.weightScheme != nil else { return nil }
+        let (s, result) = try smooth(
+            input.group, in: &block, statistics: input.statistics, sample: input.sample, weightScheme: input.weightScheme,
+            inputScheme: input.inputScheme)
+        let choice = result.alpha.map {
+            String(format: "alpha %.2f, outlier ratio %.1f → %.1f", $0, result.outlierRatioBefore, result.outlierRatioAfter)
+        } ?? "unscaled"
+        return (s, AlgorithmReport(
+            algorithm: "smoothquant", block: input.block, target: input.group.name, choice: choice,
+            lossBefore: result.lossBefore, lossAfter: result.lossAfter))
+    }
+}

@@ -9,28 +9,26 @@ import TensorCore
 /// (as GPTQ's reference does), so errors made earlier are seen and compensated later, and memory stays bounded by the
 /// hidden states of the calibration set plus one block's statistics.
 enum LayerwiseQuantization {
-    /// The algorithms with their configurations, decoded from the recipe once before work starts.
+    /// The block-wise steps of a recipe in order, as the driver runs them: scale migrations, then at most one
+    /// weight-rounding algorithm (round-to-nearest without one).
     struct Steps {
-        var smoothQuant: SmoothQuant?
-        var awq: AWQ?
-        var gptq: GPTQ?
-        var order: [String]
+        var migrations: [any ScaleMigrating] = []
+        var rounding: (any WeightRounding)?
 
+        /// - Throws: `QuantError.invalidConfiguration` for a step that transforms the whole model.
         init(_ steps: [AlgorithmStep]) throws {
-            order = steps.map(\.name)
             for step in steps {
-                switch step {
-                case .smoothQuant(let configuration): smoothQuant = SmoothQuant(configuration)
-                case .awq(let configuration): awq = AWQ(configuration)
-                case .gptq(let configuration): gptq = GPTQ(configuration)
-                case .rotation:
+                switch step.role {
+                case .scaleMigration(let algorithm): migrations.append(algorithm)
+                case .weightRounding(let algorithm): rounding = algorithm
+                case .modelTransform:
                     throw QuantError.invalidConfiguration(field: "algorithms", reason: "'\(step.name)' does not run block by block")
                 }
             }
         }
 
-        var needsGram: Bool { awq != nil || gptq != nil }
-        var needsSample: Bool { smoothQuant?.configuration.searchesAlpha == true }
+        var needsGram: Bool { rounding != nil || migrations.contains { $0.calibrationNeeds.gram } }
+        var needsSample: Bool { migrations.contains { $0.calibrationNeeds.sample } }
     }
 
     /// Rows kept per group for searches that run the data (SmoothQuant's α search).
@@ -64,50 +62,24 @@ enum LayerwiseQuantization {
             var block = model.blocks[index]
             var referenceBlock = reference?.blocks[index]
             var blockReports: [AlgorithmReport] = []
-            for name in steps.order {
-                for (g, group) in groups.enumerated() {
-                    let first = schemes[block[keyPath: group.consumers[0]].name]!
-                    if name == "smoothquant", let smoothQuant = steps.smoothQuant {
-                        if case .linear = group.producer, !smoothQuant.configuration.smoothsLinearProducers { continue }
-                        guard first.input != nil || first.weight != nil else { continue }
-                        let sample = capture.samples[g].isEmpty ? nil
-                            : Tensor(shape: [capture.samples[g].count / group.consumerWidth, group.consumerWidth], scalars: capture.samples[g])
-                        let (s, result) = try smoothQuant.smooth(
-                            group, in: &block, statistics: capture.statistics[g], sample: sample,
-                            weightScheme: first.weight, inputScheme: first.input)
-                        capture.divide(group: g, by: group.consumerScales(s))
-                        if referenceBlock != nil { group.apply(s, to: &referenceBlock!) }
-                        blockReports.append(AlgorithmReport(
-                            algorithm: name, block: index, target: group.name,
-                            choice: result.alpha.map { String(format: "alpha %.2f, outlier ratio %.1f → %.1f", $0, result.outlierRatioBefore, result.outlierRatioAfter) } ?? "unscaled",
-                            lossBefore: result.lossBefore, lossAfter: result.lossAfter))
-                    }
-                    if name == "awq", let awq = steps.awq, let scheme = first.weight {
-                        let (s, result) = try awq.searchScales(group, in: &block, statistics: capture.statistics[g], scheme: scheme)
-                        capture.divide(group: g, by: group.consumerScales(s))
-                        if referenceBlock != nil { group.apply(s, to: &referenceBlock!) }
-                        blockReports.append(AlgorithmReport(
-                            algorithm: name, block: index, target: group.name,
-                            choice: result.ratio.map { String(format: "ratio %.2f", $0) } ?? "unscaled",
-                            lossBefore: result.lossBefore, lossAfter: result.lossAfter))
-                    }
+            func input(_ g: Int) -> ScaleGroupInput {
+                let group = groups[g]
+                let names = group.consumers.map { block[keyPath: $0].name }
+                let first = schemes[names[0]]!
+                let sample = capture.samples[g].isEmpty ? nil
+                    : Tensor(shape: [capture.samples[g].count / group.consumerWidth, group.consumerWidth], scalars: capture.samples[g])
+                return ScaleGroupInput(
+                    block: index, group: group, statistics: capture.statistics[g], sample: sample,
+                    weightScheme: first.weight, inputScheme: first.input, consumerWeightSchemes: names.map { schemes[$0]!.weight })
+            }
+            for migration in steps.migrations {
+                for g in groups.indices {
+                    guard let (s, report) = try migration.migrate(input(g), in: &block) else { continue }
+                    capture.divide(group: g, by: groups[g].consumerScales(s))
+                    if referenceBlock != nil { groups[g].apply(s, to: &referenceBlock!) }
+                    blockReports.append(report)
                 }
-                if name == "awq", let awq = steps.awq, awq.configuration.clipsWeights {
-                    for (g, group) in groups.enumerated() {
-                        var gram: Tensor?  // one symmetric copy per group, shared by its consumers
-                        for path in group.consumers where path != \LlamaModel.Block.queryProjection && path != \LlamaModel.Block.keyProjection {
-                            guard let scheme = schemes[block[keyPath: path].name]!.weight else { continue }
-                            if gram == nil { gram = capture.statistics[g].gram() }
-                            let (clipped, result) = try awq.clip(
-                                block[keyPath: path].weight, gram: gram!, rowCount: capture.statistics[g].rowCount, scheme: scheme)
-                            block[keyPath: path].weight = clipped
-                            blockReports.append(AlgorithmReport(
-                                algorithm: "awq-clip", block: index, target: block[keyPath: path].name,
-                                choice: String(format: "clipped %.0f%%", result.clippedFraction * 100),
-                                lossBefore: result.lossBefore, lossAfter: result.lossAfter))
-                        }
-                    }
-                }
+                for g in groups.indices { blockReports += try migration.adjustWeights(input(g), in: &block) }
             }
             var hessians: [Int: HessianAccumulator] = [:]
             for (g, group) in groups.enumerated() {
@@ -115,20 +87,13 @@ enum LayerwiseQuantization {
                     let name = block[keyPath: path].name
                     guard let scheme = schemes[name]!.weight else { continue }
                     do {
-                        if let gptq = steps.gptq {
-                            if hessians[g] == nil {
-                                let statistics = capture.statistics[g]
-                                var gram = statistics.gram()
-                                let factor = 2 / Float(statistics.rowCount)
-                                for i in gram.scalars.indices { gram.scalars[i] *= factor }
-                                hessians[g] = try HessianAccumulator(matrix: gram, sampleCount: statistics.rowCount)
-                            }
-                            let result = try gptq.quantize(block[keyPath: path].weight, hessian: hessians[g]!, scheme: scheme)
+                        if let rounding = steps.rounding {
+                            if hessians[g] == nil { hessians[g] = try HessianAccumulator(statistics: capture.statistics[g]) }
+                            let result = try rounding.round(
+                                block[keyPath: path].weight, hessian: hessians[g]!, scheme: scheme, layer: name, block: index)
                             stored[name] = result.quantized
                             block[keyPath: path].setQuantizedWeight(result.quantized, dequantized: result.weight)
-                            blockReports.append(AlgorithmReport(
-                                algorithm: "gptq", block: index, target: name, choice: String(format: "damp %.3g", result.dampening),
-                                lossBefore: result.rtnLoss, lossAfter: result.loss))
+                            blockReports.append(result.report)
                         } else {
                             let quantized = try TensorQuantizer.quantize(block[keyPath: path].weight, scheme: scheme)
                             stored[name] = quantized

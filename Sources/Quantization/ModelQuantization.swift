@@ -80,9 +80,9 @@ public enum ModelQuantization {
     ) throws -> QuantizedModel {
         try recipe.validate()
         let plan = try QuantizationPlan(recipe: recipe, model: loaded.model)
-        let rotation = recipe.algorithms.lazy.compactMap { step -> Rotation? in
-            if case .rotation(let configuration) = step { Rotation(configuration) } else { nil }
-        }.first
+        let transforms = recipe.algorithms.compactMap { step -> (any ModelTransforming)? in
+            if case .modelTransform(let transform) = step.role { transform } else { nil }
+        }
         let blockSteps = recipe.algorithms.filter { $0.stage != .wholeModel }
         let blockwise = try blockSteps.isEmpty ? nil : LayerwiseQuantization.Steps(blockSteps)
         if recipe.needsCalibration || blockwise != nil, let file = recipe.calibration.file {
@@ -100,10 +100,7 @@ public enum ModelQuantization {
         let algorithmStart = Date()
         var algorithmWeights: [String: QuantizedTensor] = [:]
         var reports: [AlgorithmReport] = []
-        if let rotation {
-            let report = try rotation.apply(to: &result.model)
-            progress.log("rotation: \(report)")
-        }
+        for transform in transforms { progress.log(try transform.transform(&result.model)) }
         var reference = keepsReference ? result.model : nil
         if let blockwise {
             (algorithmWeights, reports) = try LayerwiseQuantization.run(

@@ -31,6 +31,16 @@ import Testing
         #expect(Set(AlgorithmStep.names).count == AlgorithmStep.registry.count)
     }
 
+    @Test func everyStepPlaysTheRoleOfItsStage() throws {
+        for name in AlgorithmStep.names {
+            let step = try AlgorithmStep.named(name)
+            switch (step.role, step.stage) {
+            case (.modelTransform, .wholeModel), (.scaleMigration, .scaleMigration), (.weightRounding, .weightRounding): break
+            default: Issue.record("\(name): role does not match stage \(step.stage)")
+            }
+        }
+    }
+
     @Test func settingsDecodeIntoTheConfiguration() throws {
         let step = try Self.decode(#"{"name": "gptq", "act_order": true, "mse": true, "block_size": 64}"#)
         #expect(step == .gptq(try GPTQ.Configuration(blockSize: 64, actOrder: true, searchesRange: true)))

@@ -26,13 +26,18 @@ public struct ScaleGroup: @unchecked Sendable {
     public let channelCount: Int
     /// Input width of each consumer.
     public let consumerWidth: Int
+    /// Consumers whose outputs form attention scores (queries and keys): their output error passes through a
+    /// softmax, so weight searches that score the output directly may skip them.
+    public let attentionScoreConsumers: [WritableKeyPath<LlamaModel.Block, Linear>]
     /// Consumer columns per head and heads sharing one producer head (v → o under grouped-query attention); 0 when
     /// consumer column `j` reads producer channel `j`.
     private let headDimension: Int
     private let headsPerProducerHead: Int
 
     init(name: String, producer: Producer, consumers: [WritableKeyPath<LlamaModel.Block, Linear>], channelCount: Int,
-         consumerWidth: Int, headDimension: Int = 0, headsPerProducerHead: Int = 1) {
+         consumerWidth: Int, headDimension: Int = 0, headsPerProducerHead: Int = 1,
+         attentionScoreConsumers: [WritableKeyPath<LlamaModel.Block, Linear>] = []) {
+        self.attentionScoreConsumers = attentionScoreConsumers
         self.name = name
         self.producer = producer
         self.consumers = consumers
@@ -92,7 +97,8 @@ extension LlamaModel {
         return [
             ScaleGroup(name: "input_layernorm→q/k/v", producer: .norm(\.inputNorm),
                        consumers: [\.queryProjection, \.keyProjection, \.valueProjection],
-                       channelCount: c.hiddenSize, consumerWidth: c.hiddenSize),
+                       channelCount: c.hiddenSize, consumerWidth: c.hiddenSize,
+                       attentionScoreConsumers: [\.queryProjection, \.keyProjection]),
             ScaleGroup(name: "v_proj→o_proj", producer: .linear(\.valueProjection), consumers: [\.outputProjection],
                        channelCount: c.keyValueWidth, consumerWidth: c.queryWidth,
                        headDimension: c.headDimension, headsPerProducerHead: c.groupSize),
