@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+python3 scripts/check-imports.py
 bash scripts/fetch-models.sh >/dev/null
 # Release mode: the real-model tests (40 windows of SmolLM2, the whole of wikitext-2 tokenized) need optimized code.
 # -enable-testing lets tests `@testable import` internal reference kernels in an optimized build.
