@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "TensorCore", "TestSupport"]),
         .testTarget(name: "QuantAlgorithmsTests", dependencies: ["QuantAlgorithms", "TestSupport", "QuantCore", "Inference", "TensorCore"]),
-        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "QuantAlgorithms", "QuantCore"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "QuantAlgorithms", "QuantCore", "Inference", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Inference", "TensorCore"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Quantization", "QuantAlgorithms", "TestSupport", "ModelFormats",
                                                     "Inference", "QuantCore", "TensorCore", "Analysis"],

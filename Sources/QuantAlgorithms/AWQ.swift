@@ -91,8 +91,8 @@ public struct AWQ: Sendable {
     /// Searches and applies the scales of `group` in `block`.
     /// - Parameters: statistics of the group's input with its Gram matrix; `scheme` quantizes the consumers' weights.
     /// - Returns: the producer-channel scales applied (all 1 when none won) and the search result.
-    public func searchScales(
-        _ group: ScaleGroup, in block: inout LlamaModel.Block, statistics: ActivationStatistics, scheme: QuantScheme
+    public func searchScales<Block: TransformerBlock>(
+        _ group: ScaleGroup<Block>, in block: inout Block, statistics: ActivationStatistics, scheme: QuantScheme
     ) throws(QuantError) -> (scales: [Float], result: ScaleResult) {
         guard statistics.columns == group.consumerWidth, statistics.collectsGram else {
             throw .shapeMismatch("\(group.name): AWQ needs the Gram matrix of the \(group.consumerWidth)-wide group input")
@@ -194,7 +194,7 @@ public struct AWQ: Sendable {
     }
 
     /// w̄ per producer channel: mean over the consumers' rows of |w| / max |w| within its quantization group.
-    static func normalizedWeightMean(_ group: ScaleGroup, block: LlamaModel.Block, scheme: QuantScheme) -> [Double] {
+    static func normalizedWeightMean<Block: TransformerBlock>(_ group: ScaleGroup<Block>, block: Block, scheme: QuantScheme) -> [Double] {
         var sum = [Double](repeating: 0, count: group.channelCount)
         var count = [Double](repeating: 0, count: group.channelCount)
         for path in group.consumers {
@@ -218,8 +218,8 @@ public struct AWQ: Sendable {
     }
 
     /// Σ over consumers and rows of Δ·G·Δᵀ where Δ = W − Q(W·diag(s))·diag(1/s), divided by the output count.
-    static func outputLoss(
-        _ group: ScaleGroup, block: LlamaModel.Block, scales: [Float], gram: Tensor, scheme: QuantScheme
+    static func outputLoss<Block: TransformerBlock>(
+        _ group: ScaleGroup<Block>, block: Block, scales: [Float], gram: Tensor, scheme: QuantScheme
     ) throws(QuantError) -> Double {
         let expanded = group.consumerScales(scales)
         var total = 0.0, outputs = 0
@@ -281,7 +281,7 @@ extension AWQ: ScaleMigrating {
     public var calibrationNeeds: CalibrationNeeds { CalibrationNeeds(gram: true) }
 
     /// Searches the scales of a group whose first consumer has quantized weights.
-    public func migrate(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> (scales: [Float], report: AlgorithmReport)? {
+    public func migrate<Block: TransformerBlock>(_ input: ScaleGroupInput<Block>, in block: inout Block) throws -> (scales: [Float], report: AlgorithmReport)? {
         guard let scheme = input.weightScheme else { return nil }
         let (s, result) = try searchScales(input.group, in: &block, statistics: input.statistics, scheme: scheme)
         return (s, AlgorithmReport(
@@ -292,7 +292,7 @@ extension AWQ: ScaleMigrating {
 
     /// Clips each quantized consumer's weight ranges, except the layers that form attention scores (AutoAWQ skips
     /// q/k: the softmax makes their output error a poor proxy).
-    public func adjustWeights(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> [AlgorithmReport] {
+    public func adjustWeights<Block: TransformerBlock>(_ input: ScaleGroupInput<Block>, in block: inout Block) throws -> [AlgorithmReport] {
         guard configuration.clipsWeights else { return [] }
         var gram: Tensor?  // one symmetric copy per group, shared by its consumers
         var reports: [AlgorithmReport] = []

@@ -4,10 +4,10 @@ import TensorCore
 
 /// One scale group of one block as the block-wise driver hands it to an algorithm: the group, the statistics of its
 /// input over the calibration set (after the previous blocks were quantized), and the schemes of its consumers.
-public struct ScaleGroupInput {
+public struct ScaleGroupInput<Block: TransformerBlock> {
     /// The block's index, for reports.
     public let block: Int
-    public let group: ScaleGroup
+    public let group: ScaleGroup<Block>
     public let statistics: ActivationStatistics
     /// Evenly spaced rows of the group's input `[rows, consumerWidth]`, when an algorithm asked for them.
     public let sample: Tensor?
@@ -18,7 +18,7 @@ public struct ScaleGroupInput {
     public let consumerWeightSchemes: [QuantScheme?]
 
     public init(
-        block: Int, group: ScaleGroup, statistics: ActivationStatistics, sample: Tensor?, weightScheme: QuantScheme?,
+        block: Int, group: ScaleGroup<Block>, statistics: ActivationStatistics, sample: Tensor?, weightScheme: QuantScheme?,
         inputScheme: QuantScheme?, consumerWeightSchemes: [QuantScheme?]
     ) {
         self.block = block
@@ -54,14 +54,14 @@ public protocol ModelTransforming: Sendable {
 public protocol ScaleMigrating: Sendable {
     var calibrationNeeds: CalibrationNeeds { get }
     /// Chooses scales for one group and applies them to `block`; nil when the algorithm leaves the group alone.
-    func migrate(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> (scales: [Float], report: AlgorithmReport)?
+    func migrate<Block: TransformerBlock>(_ input: ScaleGroupInput<Block>, in block: inout Block) throws -> (scales: [Float], report: AlgorithmReport)?
     /// After every group has migrated: changes to the group's consumers' weights that are not scale migrations
     /// (AWQ's clipping). The float reference does not follow them.
-    func adjustWeights(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> [AlgorithmReport]
+    func adjustWeights<Block: TransformerBlock>(_ input: ScaleGroupInput<Block>, in block: inout Block) throws -> [AlgorithmReport]
 }
 
 extension ScaleMigrating {
-    public func adjustWeights(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> [AlgorithmReport] { [] }
+    public func adjustWeights<Block: TransformerBlock>(_ input: ScaleGroupInput<Block>, in block: inout Block) throws -> [AlgorithmReport] { [] }
 }
 
 /// An algorithm that chooses a layer's weight codes from its input's Hessian (GPTQ), in place of round-to-nearest.

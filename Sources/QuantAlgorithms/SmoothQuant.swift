@@ -91,8 +91,8 @@ public struct SmoothQuant: Sendable {
     ///   - sample: rows of the group's input `[rows, consumerWidth]` for the α search (ignored without a search).
     ///   - weightScheme, inputScheme: how the consumers' weights and inputs will be quantized (for the search).
     /// - Returns: the producer-channel scales applied (all 1 when none) and what was done.
-    public func smooth(
-        _ group: ScaleGroup, in block: inout LlamaModel.Block, statistics: ActivationStatistics, sample: Tensor?,
+    public func smooth<Block: TransformerBlock>(
+        _ group: ScaleGroup<Block>, in block: inout Block, statistics: ActivationStatistics, sample: Tensor?,
         weightScheme: QuantScheme?, inputScheme: QuantScheme?
     ) throws(QuantError) -> (scales: [Float], result: GroupResult) {
         guard statistics.columns == group.consumerWidth else {
@@ -141,7 +141,7 @@ public struct SmoothQuant: Sendable {
     }
 
     /// Per producer channel, the largest of the consumer columns it feeds.
-    static func reduceToProducer(_ perColumn: [Float], group: ScaleGroup) -> [Float] {
+    static func reduceToProducer<Block: TransformerBlock>(_ perColumn: [Float], group: ScaleGroup<Block>) -> [Float] {
         var result = [Float](repeating: 0, count: group.channelCount)
         for (j, value) in perColumn.enumerated() {
             let c = group.producerChannel(ofConsumerColumn: j)
@@ -157,7 +157,7 @@ public struct SmoothQuant: Sendable {
     }
 
     /// Float outputs of every consumer on `input`: one `[rows, outFeatures]` tensor per consumer.
-    static func outputs(of group: ScaleGroup, block: LlamaModel.Block, input: Tensor) -> [Tensor] {
+    static func outputs<Block: TransformerBlock>(of group: ScaleGroup<Block>, block: Block, input: Tensor) -> [Tensor] {
         group.consumers.map { path in
             let layer = block[keyPath: path]
             var out = Tensor(shape: [input.shape[0], layer.outFeatures])
@@ -170,8 +170,8 @@ public struct SmoothQuant: Sendable {
 
     /// Mean squared error of the consumers' outputs when the input is divided by `scales`, the weights multiplied by
     /// them, and both quantized by their schemes (a static input scheme takes its parameters from the sample itself).
-    static func quantizedLoss(
-        _ group: ScaleGroup, block: LlamaModel.Block, sample: Tensor, scales: [Float], reference: [Tensor],
+    static func quantizedLoss<Block: TransformerBlock>(
+        _ group: ScaleGroup<Block>, block: Block, sample: Tensor, scales: [Float], reference: [Tensor],
         weightScheme: QuantScheme?, inputScheme: QuantScheme?
     ) throws(QuantError) -> Double {
         var trial = block
@@ -217,7 +217,7 @@ extension SmoothQuant: ScaleMigrating {
 
     /// Smooths a group whose first consumer quantizes its input or weight (norm-fed groups only unless
     /// `smoothsLinearProducers`).
-    public func migrate(_ input: ScaleGroupInput, in block: inout LlamaModel.Block) throws -> (scales: [Float], report: AlgorithmReport)? {
+    public func migrate<Block: TransformerBlock>(_ input: ScaleGroupInput<Block>, in block: inout Block) throws -> (scales: [Float], report: AlgorithmReport)? {
         if case .linear = input.group.producer, !configuration.smoothsLinearProducers { return nil }
         guard input.inputScheme != nil || input.weightScheme != nil else { return nil }
         let (s, result) = try smooth(

@@ -4,7 +4,8 @@ import QuantCore
 import TensorCore
 
 /// Forward hooks that collect, for each scale group of one block, the statistics of the group's input (the input of
-/// its first consumer; the other consumers read the same values) and an evenly spaced sample of its rows.
+/// its first consumer; the other consumers read the same values) and an evenly spaced sample of its rows; then the
+/// same for each block linear that no group feeds (`looseLinears`), indexed after the groups.
 final class BlockCapture: ForwardHooks {
     /// Group index by the name of its first consumer.
     private let groupByLayer: [String: Int]
@@ -15,12 +16,17 @@ final class BlockCapture: ForwardHooks {
     private(set) var firstError: (any Error)?
 
     /// - Parameters: `sampleStride`: keep every `sampleStride`-th row (0 keeps none).
-    init(block: LlamaModel.Block, groups: [ScaleGroup], collectsGram: Bool, sampleStride: Int) {
+    init<Block: TransformerBlock>(
+        block: Block, groups: [ScaleGroup<Block>], looseLinears: [WritableKeyPath<Block, Linear>], collectsGram: Bool,
+        sampleStride: Int
+    ) {
         var groupByLayer: [String: Int] = [:]
         for (index, group) in groups.enumerated() { groupByLayer[block[keyPath: group.consumers[0]].name] = index }
+        for (offset, path) in looseLinears.enumerated() { groupByLayer[block[keyPath: path].name] = groups.count + offset }
         self.groupByLayer = groupByLayer
-        statistics = groups.map { ActivationStatistics(columns: $0.consumerWidth, collectsGram: collectsGram) }
-        samples = groups.map { _ in [] }
+        let widths = groups.map(\.consumerWidth) + looseLinears.map { block[keyPath: $0].inFeatures }
+        statistics = widths.map { ActivationStatistics(columns: $0, collectsGram: collectsGram) }
+        samples = widths.map { _ in [] }
         self.sampleStride = sampleStride
     }
 

@@ -4,8 +4,8 @@ import QuantAlgorithms
 import QuantCore
 import TensorCore
 
-/// Runs the block-wise algorithms of a recipe (SmoothQuant, AWQ, then GPTQ or round-to-nearest) one decoder block at
-/// a time. Each block's calibration inputs are the previous blocks' outputs with their weights already quantized
+/// Runs the block-wise algorithms of a recipe (SmoothQuant, AWQ, then GPTQ or round-to-nearest) one block at a time,
+/// on any `TransformerModel`. Each block's calibration inputs are the previous blocks' outputs with their weights already quantized
 /// (as GPTQ's reference does), so errors made earlier are seen and compensated later, and memory stays bounded by the
 /// hidden states of the calibration set plus one block's statistics.
 enum LayerwiseQuantization {
@@ -40,29 +40,35 @@ enum LayerwiseQuantization {
     ///   the quantized one approximates, in the same basis.
     /// - Returns: the stored weights of the block linears it quantized (the model holds their dequantized values)
     ///   and what each algorithm did.
-    static func run(
-        _ model: inout LlamaModel, plan: QuantizationPlan, steps: Steps, windows: [[Int]],
-        reference: inout LlamaModel?,
+    static func run<Model: TransformerModel>(
+        _ model: inout Model, plan: QuantizationPlan, steps: Steps, windows: [[Int]],
+        reference: inout Model?,
         progress: (Int, Int) -> Void = { _, _ in }, log: (String) -> Void = { _ in }
     ) throws -> (weights: [String: QuantizedTensor], reports: [AlgorithmReport]) {
         let schemes = Dictionary(uniqueKeysWithValues: plan.layers.map { ($0.name, $0) })
         let groups = model.scaleGroups
+        // Block linears that no scale group feeds (a GELU MLP's output layer) get an input of their own.
+        let fed = Set(groups.flatMap(\.consumers))
+        let looseLinears = Model.Block.linearPaths.filter { !fed.contains($0) }
+        let inputs: [[WritableKeyPath<Model.Block, Linear>]] = groups.map(\.consumers) + looseLinears.map { [$0] }
         var states = try windows.map { try model.embed($0) }
         let totalRows = windows.reduce(0) { $0 + $1.count }
         let sampleStride = steps.needsSample ? max(1, totalRows / sampleRowTarget) : 0
         var stored: [String: QuantizedTensor] = [:]
         var reports: [AlgorithmReport] = []
         for index in model.blocks.indices {
-            let capture = BlockCapture(block: model.blocks[index], groups: groups, collectsGram: steps.needsGram, sampleStride: sampleStride)
+            let capture = BlockCapture(
+                block: model.blocks[index], groups: groups, looseLinears: looseLinears, collectsGram: steps.needsGram,
+                sampleStride: sampleStride)
             for w in states.indices {
                 var x = states[w]
                 try model.forwardBlock(index, hiddenStates: &x, hooks: capture)
-                if let error = capture.firstError { throw QuantizationError.layerFailed(layer: "model.layers.\(index)", reason: "\(error)") }
+                if let error = capture.firstError { throw QuantizationError.layerFailed(layer: "block \(index)", reason: "\(error)") }
             }
             var block = model.blocks[index]
             var referenceBlock = reference?.blocks[index]
             var blockReports: [AlgorithmReport] = []
-            func input(_ g: Int) -> ScaleGroupInput {
+            func input(_ g: Int) -> ScaleGroupInput<Model.Block> {
                 let group = groups[g]
                 let names = group.consumers.map { block[keyPath: $0].name }
                 let first = schemes[names[0]]!
@@ -82,8 +88,8 @@ enum LayerwiseQuantization {
                 for g in groups.indices { blockReports += try migration.adjustWeights(input(g), in: &block) }
             }
             var hessians: [Int: HessianAccumulator] = [:]
-            for (g, group) in groups.enumerated() {
-                for path in group.consumers {
+            for (g, consumers) in inputs.enumerated() {
+                for path in consumers {
                     let name = block[keyPath: path].name
                     guard let scheme = schemes[name]!.weight else { continue }
                     do {
@@ -106,7 +112,7 @@ enum LayerwiseQuantization {
             }
             model.blocks[index] = block
             if let referenceBlock { reference!.blocks[index] = referenceBlock }
-            for w in states.indices { try model.forwardBlock(index, hiddenStates: &states[w]) }
+            for w in states.indices { try model.forwardBlock(index, hiddenStates: &states[w], hooks: nil) }
             for line in summaryLines(blockReports, block: index, of: model.blocks.count) { log(line) }
             reports += blockReports
             progress(index + 1, model.blocks.count)

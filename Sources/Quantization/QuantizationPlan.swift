@@ -23,7 +23,7 @@ public struct QuantizationPlan: Sendable {
     /// Resolves `recipe` for `model`.
     /// - Throws: `QuantError.invalidConfiguration` for an override or exclude pattern that matches no layer, or a
     ///   group size larger than a layer's input dimension (naming the layer).
-    public init(recipe: QuantRecipe, model: LlamaModel) throws(QuantError) {
+    public init(recipe: QuantRecipe, model: some TransformerModel) throws(QuantError) {
         self.recipe = recipe
         let linears = model.linearLayers
         for pattern in recipe.exclude where !linears.contains(where: { LayerPattern.matches(pattern, $0.name) }) {

@@ -97,12 +97,11 @@ public struct LlamaModel: Sendable {
         KVCache(layerCount: configuration.layerCount, width: configuration.keyValueWidth, capacity: capacity)
     }
 
-    /// Every linear layer in model order (blocks first, LM head last), with its Hugging Face name.
-    public var linearLayers: [Linear] {
-        blocks.flatMap { b in
-            [b.queryProjection, b.keyProjection, b.valueProjection, b.outputProjection, b.gateProjection, b.upProjection, b.downProjection]
-        } + [lmHead]
-    }
+    /// The LM head: the one linear outside the blocks.
+    public var outerLinears: [Linear] { [lmHead] }
+
+    /// Width of the residual stream.
+    public var hiddenSize: Int { configuration.hiddenSize }
 
     /// Backs the weights (embedding, every linear, the LM head) with transparent huge pages where the system allows
     /// (`HugePages`): decode streams all of them once per token. Call before decoding; a mutation that copies a
@@ -136,11 +135,14 @@ public struct LlamaModel: Sendable {
         if !configuration.tieWordEmbeddings { total += lmHead.weight.elementCount }
         for block in blocks {
             total += block.inputNorm.elementCount + block.postAttentionNorm.elementCount
-            for linear in [block.queryProjection, block.keyProjection, block.valueProjection, block.outputProjection,
-                           block.gateProjection, block.upProjection, block.downProjection] {
-                total += linear.weight.elementCount + (linear.bias?.elementCount ?? 0)
+            for path in Block.linearPaths {
+                total += block[keyPath: path].weight.elementCount + (block[keyPath: path].bias?.elementCount ?? 0)
             }
         }
         return total
     }
 }
+
+extension LlamaModel.Block: TransformerBlock {}
+
+extension LlamaModel: TransformerModel {}

@@ -8,35 +8,35 @@ import TensorCore
 /// input RMSNorm → q/k/v, v_proj → o_proj (attention is linear in the values; with grouped-query attention one value
 /// channel feeds the same dimension of every query head of its group), the post-attention RMSNorm → gate/up, and
 /// up_proj → down_proj (SwiGLU is linear in the up branch).
-public struct ScaleGroup: @unchecked Sendable {
+public struct ScaleGroup<Block: TransformerBlock>: @unchecked Sendable {
     /// What produces the scaled channels.
     public enum Producer {
-        /// An RMSNorm weight `[channels]`.
-        case norm(WritableKeyPath<LlamaModel.Block, Tensor>)
+        /// A norm's weight `[channels]` (RMSNorm), and its bias `[channels]` when it has one (LayerNorm).
+        case norm(WritableKeyPath<Block, Tensor>, bias: WritableKeyPath<Block, Tensor>? = nil)
         /// A linear layer's output rows (and bias).
-        case linear(WritableKeyPath<LlamaModel.Block, Linear>)
+        case linear(WritableKeyPath<Block, Linear>)
     }
 
     /// Short name for reports, e.g. `input_layernorm→q/k/v`.
     public let name: String
     public let producer: Producer
     /// Linears reading the producer's output, in execution order; the first one's input is the group's input.
-    public let consumers: [WritableKeyPath<LlamaModel.Block, Linear>]
+    public let consumers: [WritableKeyPath<Block, Linear>]
     /// Producer channels (the length of a scale vector).
     public let channelCount: Int
     /// Input width of each consumer.
     public let consumerWidth: Int
     /// Consumers whose outputs form attention scores (queries and keys): their output error passes through a
     /// softmax, so weight searches that score the output directly may skip them.
-    public let attentionScoreConsumers: [WritableKeyPath<LlamaModel.Block, Linear>]
+    public let attentionScoreConsumers: [WritableKeyPath<Block, Linear>]
     /// Consumer columns per head and heads sharing one producer head (v → o under grouped-query attention); 0 when
     /// consumer column `j` reads producer channel `j`.
     private let headDimension: Int
     private let headsPerProducerHead: Int
 
-    init(name: String, producer: Producer, consumers: [WritableKeyPath<LlamaModel.Block, Linear>], channelCount: Int,
+    public init(name: String, producer: Producer, consumers: [WritableKeyPath<Block, Linear>], channelCount: Int,
          consumerWidth: Int, headDimension: Int = 0, headsPerProducerHead: Int = 1,
-         attentionScoreConsumers: [WritableKeyPath<LlamaModel.Block, Linear>] = []) {
+         attentionScoreConsumers: [WritableKeyPath<Block, Linear>] = []) {
         self.attentionScoreConsumers = attentionScoreConsumers
         self.name = name
         self.producer = producer
@@ -61,11 +61,12 @@ public struct ScaleGroup: @unchecked Sendable {
     }
 
     /// Divides the producer's channels by `scales` and multiplies the consumers' input columns by them.
-    public func apply(_ scales: [Float], to block: inout LlamaModel.Block) {
+    public func apply(_ scales: [Float], to block: inout Block) {
         precondition(scales.count == channelCount && scales.allSatisfy { $0 > 0 && $0.isFinite })
         switch producer {
-        case .norm(let path):
+        case .norm(let path, let bias):
             for c in 0..<channelCount { block[keyPath: path].scalars[c] /= scales[c] }
+            if let bias { for c in 0..<channelCount { block[keyPath: bias].scalars[c] /= scales[c] } }
         case .linear(let path):
             let width = block[keyPath: path].inFeatures
             block[keyPath: path].weight.scalars.withUnsafeMutableBufferPointer { w in
@@ -92,7 +93,7 @@ public struct ScaleGroup: @unchecked Sendable {
 
 extension LlamaModel {
     /// The scale groups of every block (the same for all blocks of this architecture), producers in execution order.
-    public var scaleGroups: [ScaleGroup] {
+    public var scaleGroups: [ScaleGroup<Block>] {
         let c = configuration
         return [
             ScaleGroup(name: "input_layernorm→q/k/v", producer: .norm(\.inputNorm),

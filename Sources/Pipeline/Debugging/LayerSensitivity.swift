@@ -16,15 +16,7 @@ enum LayerSensitivity {
         distribution: ReferenceDistribution, progress: (Int, Int) -> Void
     ) throws -> [String: Double] {
         let quantizedLayers = Dictionary(uniqueKeysWithValues: quantized.loaded.model.linearLayers.map { ($0.name, $0) })
-        var blockOf: [String: Int] = [:]
-        for (index, block) in reference.blocks.enumerated() {
-            for linear in [
-                block.queryProjection, block.keyProjection, block.valueProjection, block.outputProjection,
-                block.gateProjection, block.upProjection, block.downProjection,
-            ] {
-                blockOf[linear.name] = index
-            }
-        }
+        let blockOf = reference.blockIndexByLinear
         let blockInputs = try reference.blockInputs(tokens: tokens)
         var result: [String: Double] = [:]
         for (done, layer) in layers.enumerated() {
