@@ -13,7 +13,7 @@ public enum ChatPrompt {
     }
 
     /// EOS plus the chat end-of-turn markers the vocabulary has (`<|im_end|>`, `<|eot_id|>`, `<|end|>`).
-    public static func stopTokenIDs(_ tokenizer: ByteLevelBPETokenizer) -> Set<Int> {
+    public static func stopTokenIDs(_ tokenizer: any TextTokenizer) -> Set<Int> {
         var ids = Set<Int>()
         if let eos = tokenizer.eosTokenID { ids.insert(eos) }
         for marker in ["<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>"] {

@@ -14,7 +14,7 @@ public enum CalibrationData {
     /// `samples` windows of `sequenceLength` tokens starting at seeded random offsets of the encoded file
     /// (the GPTQ reference's sampling), or model-generated text when `file` is nil.
     public static func windows(
-        _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: ByteLevelBPETokenizer,
+        _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: any TextTokenizer,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> [[Int]] {
         guard let file = settings.file else {
@@ -37,7 +37,7 @@ public enum CalibrationData {
     /// ordinary token. Sizes are capped (`generatedSampleLimit` × `generatedSequenceLimit`) because decoding one token
     /// at a time is slow; pass a file for full-size calibration.
     static func generated(
-        _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: ByteLevelBPETokenizer,
+        _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: any TextTokenizer,
         progress: (Int, Int) -> Void
     ) throws -> [[Int]] {
         let count = min(settings.samples, generatedSampleLimit)

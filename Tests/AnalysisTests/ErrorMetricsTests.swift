@@ -32,7 +32,7 @@ import Testing
         let s = x.withUnsafeBufferPointer { xb in
             qdq.withUnsafeBufferPointer { qb in
                 reference.withUnsafeBufferPointer { rb in
-                    ActivationStatistics(
+                    InputErrorStatistics(
                         .init(input: xb, quantized: qb, reference: rb, rows: 2, columns: 2), histogramBins: 4)
                 }
             }

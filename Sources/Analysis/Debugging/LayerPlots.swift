@@ -2,7 +2,7 @@
 /// and x_ref's abs-mean per channel (reduced over dim −2) and per token (reduced over dim −1).
 public enum LayerPlots {
     /// (file suffix, SVG) pairs in display order; a layer's files are `LAYER.SUFFIX.svg`.
-    public static func render(layer: String, weightHistogram: Histogram, activation: ActivationStatistics?) -> [(
+    public static func render(layer: String, weightHistogram: Histogram, activation: InputErrorStatistics?) -> [(
         suffix: String, svg: String
     )] {
         let id = layer.replacingOccurrences(of: ".", with: "-")

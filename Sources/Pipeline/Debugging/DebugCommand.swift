@@ -41,7 +41,7 @@ public enum DebugCommand {
 
     /// The batch: the first `tokenCount` tokens of the input file, or the first calibration window (the same one
     /// `ModelQuantization.run` calibrated with first, re-drawn from the same seed).
-    public static func inputTokens(_ options: Options, quantized: QuantizedModel, tokenizer: ByteLevelBPETokenizer)
+    public static func inputTokens(_ options: Options, quantized: QuantizedModel, tokenizer: any TextTokenizer)
         throws -> (tokens: [Int], source: String)
     {
         if let file = options.inputFile {

@@ -9,7 +9,7 @@ import Quantization
 final class DebugHooks: ForwardHooks {
     private let references: ReferenceCaptureHooks
     private let histogramBins: Int?
-    private(set) var statistics: [String: ActivationStatistics] = [:]
+    private(set) var statistics: [String: InputErrorStatistics] = [:]
     private let progress: (Int) -> Void
     /// The input of the layer running now, before its quantizer.
     private var pending: (layer: String, values: [Float])?
@@ -32,10 +32,10 @@ final class DebugHooks: ForwardHooks {
         let count = rows * columns
         pending.values.withUnsafeBufferPointer { x in
             reference.withUnsafeBufferPointer { r in
-                let buffers = ActivationStatistics.Buffers(
+                let buffers = InputErrorStatistics.Buffers(
                     input: x, quantized: UnsafeBufferPointer(start: quantized, count: count), reference: r, rows: rows,
                     columns: columns)
-                statistics[layer] = ActivationStatistics(buffers, histogramBins: histogramBins)
+                statistics[layer] = InputErrorStatistics(buffers, histogramBins: histogramBins)
             }
         }
         progress(statistics.count)

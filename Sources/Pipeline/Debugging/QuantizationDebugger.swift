@@ -35,11 +35,11 @@ public enum QuantizationDebugger {
         /// By layer name.
         public var weights: [String: WeightStatistics]
         public var weightHistograms: [String: Histogram]
-        public var activations: [String: ActivationStatistics]
+        public var activations: [String: InputErrorStatistics]
 
         public init(
             report: DebugReport, weights: [String: WeightStatistics], weightHistograms: [String: Histogram],
-            activations: [String: ActivationStatistics]
+            activations: [String: InputErrorStatistics]
         ) {
             self.report = report
             self.weights = weights

@@ -2,7 +2,7 @@ import Foundation
 
 /// The debugger's view of one quantization point (a linear layer's input) on one batch: Quark's relative errors
 /// against the float model, the reference activation's profile over channels and tokens, and histograms.
-public struct ActivationStatistics: Codable, Sendable, Equatable {
+public struct InputErrorStatistics: Codable, Sendable, Equatable {
     /// The three activations at a point, each `[rows, columns]` (tokens × input features).
     public struct Buffers {
         /// x: the quantized model's own input, before quantization.
