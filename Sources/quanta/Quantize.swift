@@ -22,13 +22,23 @@ struct Quantize: ParsableCommand {
             help: "Add an algorithm to the recipe (gptq, awq, smoothquant, rotation); repeatable, applied in the order given.")
     var algorithms: [String] = []
     @Option(help: "Output folder.") var out: String
-    @Option(help: "Also write the quantization debugger's report to this folder (or set QUANTA_DEBUG=DIR; QUANTA_DEBUG_ACT_HIST=1 adds activation histograms, QUANTA_DEBUG_INPUT=FILE picks the analysed text, QUANTA_DEBUG_SENSITIVITY=0 skips the measured sensitivity).")
+    @Option(help: "Also write the quantization debugger's report to this folder (as `quanta analyze --out`; or set QUANTA_DEBUG=DIR).")
     var debug: String?
+    @Option(name: .customLong("debug-input"), help: "With --debug: text whose first 512 tokens are analysed (default: the first calibration batch; or QUANTA_DEBUG_INPUT).")
+    var debugInput: String?
+    @Flag(name: .customLong("debug-activation-histograms"), help: "With --debug: add the activation histograms (or QUANTA_DEBUG_ACT_HIST=1).")
+    var debugActivationHistograms = false
+    @Flag(name: .customLong("debug-no-sensitivity"), help: "With --debug: skip the measured sensitivity (or QUANTA_DEBUG_SENSITIVITY=0).")
+    var debugNoSensitivity = false
     @Flag(help: "Replace the output folder(s) if they exist.") var overwrite = false
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func validate() throws {
         try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
+        if debug == nil, debugInput != nil || debugActivationHistograms || debugNoSensitivity,
+           ProcessInfo.processInfo.environment["QUANTA_DEBUG"]?.isEmpty ?? true {
+            throw ValidationError("--debug-input, --debug-activation-histograms and --debug-no-sensitivity need --debug DIR")
+        }
     }
 
     func run() throws {
@@ -40,11 +50,14 @@ struct Quantize: ParsableCommand {
                 throw PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")
             }
             let environment = ProcessInfo.processInfo.environment
+            // Flags first; the QUANTA_DEBUG* variables turn the same settings on from outside a script.
             let debugOptions = (debug ?? environment["QUANTA_DEBUG"].flatMap { $0.isEmpty ? nil : $0 }).map { directory in
                 DebugCommand.Options(
-                    inputFile: environment["QUANTA_DEBUG_INPUT"].flatMap { $0.isEmpty ? nil : $0 }, outputDirectory: directory,
-                    overwrite: overwrite,
-                    configuration: .init(activationHistograms: environment["QUANTA_DEBUG_ACT_HIST"] == "1", measureSensitivity: environment["QUANTA_DEBUG_SENSITIVITY"] != "0"))
+                    inputFile: debugInput ?? environment["QUANTA_DEBUG_INPUT"].flatMap { $0.isEmpty ? nil : $0 },
+                    outputDirectory: directory, overwrite: overwrite,
+                    configuration: .init(
+                        activationHistograms: debugActivationHistograms || environment["QUANTA_DEBUG_ACT_HIST"] == "1",
+                        measureSensitivity: !debugNoSensitivity && environment["QUANTA_DEBUG_SENSITIVITY"] != "0"))
             }
             try debugOptions?.validate()
             let loaded = try ModelLoader.load(model)

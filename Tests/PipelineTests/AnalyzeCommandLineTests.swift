@@ -89,5 +89,20 @@ struct AnalyzeCommandLineTests {
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: directory + "/d1/summary.json"))) as? [String: Any]
         #expect(flagged?["sensitivity_seconds"] != nil)
+        // The same settings as flags.
+        let flags = try Self.run(common + [
+            "--out", directory + "/q3", "--debug", directory + "/d3", "--debug-input", text, "--debug-activation-histograms",
+            "--debug-no-sensitivity",
+        ])
+        #expect(flags.status == 0, "stderr: \(flags.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/d3/plots").filter { $0.hasSuffix("act_hist.svg") }.count == 14)
+        let third =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: directory + "/d3/summary.json"))) as? [String: Any]
+        #expect(third?["input_source"] as? String == text)
+        #expect(third?["sensitivity_seconds"] == nil)
+        // Debug settings without --debug are a usage error.
+        let orphan = try Self.run(common + ["--out", directory + "/q4", "--debug-no-sensitivity"])
+        #expect(orphan.status != 0 && orphan.stderr.contains("need --debug DIR"), "\(orphan.stderr)")
     }
 }
