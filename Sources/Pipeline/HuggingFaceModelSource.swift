@@ -52,6 +52,8 @@ enum HuggingFaceModelSource {
                 chatTemplate = text
             }
         }
-        return LoadedModel(path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate, summary: summary)
+        return LoadedModel(
+            path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate, summary: summary,
+            quantizedSource: saved.map { "a Quanta folder quantized with recipe \($0.recipe.name)" })
     }
 }

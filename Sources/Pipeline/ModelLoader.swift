@@ -25,10 +25,12 @@ public enum ModelLoader {
         let model = try LlamaModel(configuration: configuration, tensors: try GGUFModelSource.tensors(file, configuration: configuration))
         let tokenizer = try ggufTokenizer(file)
         let types = Dictionary(grouping: file.tensors, by: \.type).map { "\($0.value.count)×\($0.key.name)" }.sorted()
+        let quantizedTypes = Set(file.tensors.map(\.type)).subtracting([.f32, .f16, .bf16]).map(\.name).sorted()
         return LoadedModel(
             path: path, model: model, tokenizer: tokenizer,
             chatTemplate: file.metadata["tokenizer.chat_template"]?.stringValue,
-            summary: "GGUF v\(file.version), \(file.tensors.count) tensors (\(types.joined(separator: ", ")))")
+            summary: "GGUF v\(file.version), \(file.tensors.count) tensors (\(types.joined(separator: ", ")))",
+            quantizedSource: quantizedTypes.isEmpty ? nil : "GGUF \(quantizedTypes.joined(separator: ", ")) tensors")
     }
 
     /// The byte-level BPE tokenizer in `tokenizer.ggml.*` metadata, nil when the file has none.

@@ -15,8 +15,15 @@ public struct LoadedModel: Sendable {
     public let chatTemplate: String?
     /// One line for humans: format and stored types.
     public let summary: String
+    /// How the source's weights were already quantized (`GGUF Q4_1 tensors`), nil for float weights: quantizing such a
+    /// model again adds a second rounding to the first.
+    public let quantizedSource: String?
 
-    public init(path: String, model: LlamaModel, tokenizer: ByteLevelBPETokenizer?, chatTemplate: String?, summary: String) {
+    public init(
+        path: String, model: LlamaModel, tokenizer: ByteLevelBPETokenizer?, chatTemplate: String?, summary: String,
+        quantizedSource: String? = nil
+    ) {
+        self.quantizedSource = quantizedSource
         self.path = path
         self.model = model
         self.tokenizer = tokenizer

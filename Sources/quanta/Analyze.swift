@@ -25,6 +25,8 @@ struct Analyze: ParsableCommand {
     @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
     @Option(help: "Output folder for index.html, summary.json, per-layer statistics and plots.") var out: String
     @Flag(help: "Replace the output folder if it exists.") var overwrite = false
+    @Flag(name: .customLong("allow-requantize"), help: "Quantize weights that are already quantized (a GGUF Q4_1, a saved folder) without the warning.")
+    var allowRequantize = false
     @Flag(name: .customLong("no-sensitivity"), help: "Skip the measured sensitivity (one forward pass per layer).")
     var noSensitivity = false
     @Flag(name: .customLong("no-activation-histograms"), help: "Skip the activation histograms.")
@@ -45,6 +47,7 @@ struct Analyze: ParsableCommand {
                 configuration: .init(activationHistograms: !noActivationHistograms, measureSensitivity: !noSensitivity))
             try options.validate()
             let loaded = try ModelLoader.load(model)
+            if !allowRequantize { warnIfRequantizing(loaded) }
             let start = Date()
             let quantized = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, progress: quantizationProgress(recipe))
             let quantizationSeconds = Date().timeIntervalSince(start)

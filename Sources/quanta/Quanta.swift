@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Quantization
 
 /// The version `quanta --version` prints.
 let quantaVersion = "0.4.0"
@@ -76,4 +77,14 @@ private struct WithPaths<Value: Encodable>: Encodable {
         var container = encoder.container(keyedBy: Key.self)
         for (key, path) in paths { try container.encode(path, forKey: Key(stringValue: key)) }
     }
+}
+
+/// llama-quantize refuses to requantize without `--allow-requantize`; Quanta warns: the source's rounding errors add to
+/// the recipe's, and measured accuracy is then against the already-quantized weights.
+func warnIfRequantizing(_ loaded: LoadedModel) {
+    guard let source = loaded.quantizedSource else { return }
+    let line = "warning: \(loaded.path) is already quantized (\(source)); the recipe rounds those weights again, and "
+        + "errors are measured against them, not the original float model. Quantize the float model if you have it "
+        + "(--allow-requantize silences this).\n"
+    FileHandle.standardError.write(Data(line.utf8))
 }

@@ -31,6 +31,8 @@ struct Quantize: ParsableCommand {
     @Flag(name: .customLong("debug-no-sensitivity"), help: "With --debug: skip the measured sensitivity (or QUANTA_DEBUG_SENSITIVITY=0).")
     var debugNoSensitivity = false
     @Flag(help: "Replace the output folder(s) if they exist.") var overwrite = false
+    @Flag(name: .customLong("allow-requantize"), help: "Quantize weights that are already quantized (a GGUF Q4_1, a saved folder) without the warning.")
+    var allowRequantize = false
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func validate() throws {
@@ -61,6 +63,7 @@ struct Quantize: ParsableCommand {
             }
             try debugOptions?.validate()
             let loaded = try ModelLoader.load(model)
+            if !allowRequantize { warnIfRequantizing(loaded) }
             let quantized = try ModelQuantization.run(
                 loaded, recipe: recipe, keepsReference: debugOptions != nil, progress: quantizationProgress(recipe))
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)

@@ -106,3 +106,32 @@ struct AnalyzeCommandLineTests {
         #expect(orphan.status != 0 && orphan.stderr.contains("need --debug DIR"), "\(orphan.stderr)")
     }
 }
+
+/// Quiet surprises made loud: requantizing an already quantized source, analysing a text too short to say anything.
+@Suite struct RequantizeAndShortInputTests {
+    @Test func quantizingAQuantizedSourceWarnsUnlessAllowed() throws {
+        let (model, text, directory) = try TinyModelFiles.modelAndCalibrationText()
+        let common = ["--recipe", "w8a16", "--calib", text, "--samples", "2", "--seq-len", "16"]
+        let first = try CommandLineTests.run(["quantize", model] + common + ["--out", directory + "/q1"])
+        #expect(first.status == 0 && !first.stderr.contains("already quantized"), "\(first.stderr)")
+        let again = try CommandLineTests.run(["quantize", directory + "/q1"] + common + ["--out", directory + "/q2"])
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("is already quantized (a Quanta folder quantized with recipe w8a16)"), "\(again.stderr)")
+        let allowed = try CommandLineTests.run(
+            ["quantize", directory + "/q1"] + common + ["--out", directory + "/q3", "--allow-requantize"])
+        #expect(allowed.status == 0 && !allowed.stderr.contains("already quantized"), "\(allowed.stderr)")
+    }
+
+    @Test func analyzeRefusesAnInputShorterThanTheTokensToAnalyse() throws {
+        let (model, text, directory) = try TinyModelFiles.modelAndCalibrationText()
+        let short = directory + "/short.txt"
+        try "two words".write(toFile: short, atomically: true, encoding: .utf8)
+        let result = try CommandLineTests.run([
+            "analyze", model, "--recipe", "w8a16", "--calib", text, "--samples", "2", "--seq-len", "16", "--input", short,
+            "--tokens", "40", "--out", directory + "/a",
+        ])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("fewer than the 40 to analyse"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/a"))
+    }
+}

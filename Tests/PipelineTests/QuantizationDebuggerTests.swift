@@ -80,7 +80,7 @@ import Testing
         try "the theme in the text, then the other thing.".write(toFile: input, atomically: true, encoding: .utf8)
         let out = directory + "/debug"
         let report = try DebugCommand.run(
-            reference: loaded, quantized: quantized, options: .init(inputFile: input, outputDirectory: out))
+            reference: loaded, quantized: quantized, options: .init(inputFile: input, tokenCount: 20, outputDirectory: out))
         let files = try FileManager.default.contentsOfDirectory(atPath: out)
         #expect(Set(files) == ["index.html", "summary.json", "layers", "plots"])
         let layerFiles = try FileManager.default.contentsOfDirectory(atPath: out + "/layers")

@@ -46,12 +46,14 @@ public enum DebugCommand {
     {
         if let file = options.inputFile {
             let tokens = tokenizer.encode(try TextFile.read(file))
-            guard tokens.count >= 2 else {
-                throw PipelineError.invalidArgument(
-                    "\(file) encodes to \(tokens.count) tokens; the analysis needs at least 2")
-            }
             // A batch longer than the model's context could not run in one pass.
             let count = min(options.tokenCount, quantized.loaded.model.configuration.maxPositionEmbeddings)
+            // As evaluation refuses a text shorter than one window: a short batch gives agreement figures that say
+            // nothing (2 tokens "agree" 100%).
+            guard tokens.count >= count else {
+                throw PipelineError.invalidArgument(
+                    "\(file) encodes to \(tokens.count) tokens, fewer than the \(count) to analyse; use a longer text or analyse fewer tokens")
+            }
             return (Array(tokens.prefix(count)), file)
         }
         var settings = quantized.plan.recipe.calibration
