@@ -158,13 +158,15 @@ public enum DebugReportHTML {
         } else {
             html += "Measured sensitivity was not run; the ranking is by the cheap statistic (input range_parm).</p>\n"
         }
+        // Without a measured sensitivity the ranking is the cheap one: say so rather than fill a "measured" column.
+        let measured = report.layers.contains { $0.measuredKL != nil }
         html +=
-            "<table id=\"sensitivity-table\" class=\"sortable\"><thead><tr><th>layer</th><th>measured rank</th><th>measured KL</th><th>cheap rank</th><th>range_parm</th></tr></thead><tbody>\n"
+            "<table id=\"sensitivity-table\" class=\"sortable\"><thead><tr><th>layer</th><th>\(measured ? "measured rank" : "rank (by range_parm)")</th><th>measured KL</th><th>cheap rank</th><th>range_parm</th></tr></thead><tbody>\n"
         for (rank, layer) in ranking.enumerated() {
             html +=
                 "<tr><td data-v=\"\(e(layer.name))\"><a href=\"#layer-\(e(layer.name))\">\(e(layer.name))</a></td><td data-v=\"\(rank + 1)\">\(rank + 1)</td>"
             html +=
-                "<td data-v=\"\(layer.measuredKL.map { String($0) } ?? "")\">\(f(layer.measuredKL ?? .nan, "%.5f"))</td>"
+                "<td data-v=\"\(layer.measuredKL.map { String($0) } ?? "")\">\(layer.measuredKL.map { f($0, "%.5f") } ?? "not measured")</td>"
             html += "<td data-v=\"\(cheapRank[layer.index] ?? 0)\">\(cheapRank[layer.index] ?? 0)</td>"
             html += "<td data-v=\"\(layer.cheapSensitivity)\">\(f(layer.cheapSensitivity, "%.1f"))</td></tr>\n"
         }
