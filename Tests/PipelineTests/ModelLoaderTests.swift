@@ -34,6 +34,20 @@ import TestSupport
         #expect(throws: ModelError.unsupportedArchitecture("mamba")) { try ModelLoader.load(directory + "/hf") }
     }
 
+    @Test func aBrokenTokenizerConfigIsAnErrorNotAMissingChatTemplate() throws {
+        let directory = Fixtures.temporaryDirectory()
+        try TinyModelFiles.writeHuggingFaceFolder(to: directory + "/hf", configuration: TinyModelFiles.configuration())
+        let path = directory + "/hf/tokenizer_config.json"
+        try "{\"chat_template\": ".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: PipelineError.unrecognizedModel(path: path, reason: "not a JSON object")) {
+            _ = try ModelLoader.load(directory + "/hf")
+        }
+        try #"{"chat_template": 3}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: PipelineError.unrecognizedModel(path: path, reason: "'chat_template' is not a string")) {
+            _ = try ModelLoader.load(directory + "/hf")
+        }
+    }
+
     @Test func missingTokenizerIsNamedWhenTextMustBeEncoded() throws {
         let directory = Fixtures.temporaryDirectory()
         let path = directory + "/m.gguf"
