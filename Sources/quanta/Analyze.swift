@@ -23,6 +23,7 @@ struct Analyze: ParsableCommand {
     @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
     var sequenceLength: Int?
     @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    @OptionGroup(title: "Per-layer choices") var layerChoices: LayerChoiceOptions
     @Option(help: "Output folder for index.html, summary.json, per-layer statistics and plots.") var out: String
     @Flag(help: "Replace the output folder if it exists.") var overwrite = false
     @Flag(name: .customLong("allow-requantize"), help: "Quantize weights that are already quantized (a GGUF Q4_1, a saved folder) without the warning.")
@@ -40,7 +41,8 @@ struct Analyze: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
+            var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
+            try layerChoices.apply(to: &recipe)
             try recipe.validate()
             let options = DebugCommand.Options(
                 inputFile: input, tokenCount: tokens, outputDirectory: out, overwrite: overwrite,
@@ -48,6 +50,8 @@ struct Analyze: ParsableCommand {
             try options.validate()
             let loaded = try ModelLoader.load(model)
             if !allowRequantize { warnIfRequantizing(loaded) }
+            try layerChoices.checkPatterns(loaded)
+            recipe = try layerChoices.rollingBack(recipe, loaded: loaded)
             let start = Date()
             let quantized = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, progress: quantizationProgress(recipe))
             let quantizationSeconds = Date().timeIntervalSince(start)

@@ -21,6 +21,7 @@ struct Quantize: ParsableCommand {
     @Option(name: .customLong("algorithm"),
             help: "Add an algorithm to the recipe (gptq, awq, smoothquant, rotation); repeatable, applied in the order given.")
     var algorithms: [String] = []
+    @OptionGroup(title: "Per-layer choices") var layerChoices: LayerChoiceOptions
     @Option(help: "Output folder.") var out: String
     @Option(help: "Also write the quantization debugger's report to this folder (as `quanta analyze --out`; or set QUANTA_DEBUG=DIR).")
     var debug: String?
@@ -47,6 +48,7 @@ struct Quantize: ParsableCommand {
         try reportingErrors {
             var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
             recipe.algorithms += try algorithms.map { try AlgorithmStep.named($0) }
+            try layerChoices.apply(to: &recipe)
             try recipe.validate()
             if FileManager.default.fileExists(atPath: out) && !overwrite {
                 throw PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")
@@ -64,6 +66,8 @@ struct Quantize: ParsableCommand {
             try debugOptions?.validate()
             let loaded = try ModelLoader.load(model)
             if !allowRequantize { warnIfRequantizing(loaded) }
+            try layerChoices.checkPatterns(loaded)
+            recipe = try layerChoices.rollingBack(recipe, loaded: loaded)
             let quantized = try ModelQuantization.run(
                 loaded, recipe: recipe, keepsReference: debugOptions != nil, progress: quantizationProgress(recipe))
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)
