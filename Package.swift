@@ -28,7 +28,7 @@ let package = Package(
                                                   "QuantAlgorithms"], exclude: ["README.md"], swiftSettings: native),
         .target(name: "Analysis", dependencies: ["TensorCore", "Inference"], exclude: ["README.md"], swiftSettings: native),
         .target(name: "Pipeline", dependencies: ["TensorCore", "QuantCore", "ModelFormats", "Tokenization", "Inference",
-                                              "Quantization", "Analysis", .product(name: "Yams", package: "Yams")],
+                                              "Quantization", "QuantAlgorithms", "Analysis", .product(name: "Yams", package: "Yams")],
                 exclude: ["README.md"], swiftSettings: native),
         .executableTarget(name: "quanta", dependencies: [
             "Pipeline", "Quantization", "QuantAlgorithms", "QuantCore", "Inference", "TensorCore", "Tokenization", "Analysis",

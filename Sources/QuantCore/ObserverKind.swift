@@ -32,7 +32,9 @@ public enum ObserverKind: Codable, Sendable, Equatable, Hashable {
             percentile: try c.decodeIfPresent(Float.self, forKey: .percentile), bins: try c.decodeIfPresent(Int.self, forKey: .bins))
     }
 
-    static func make(_ name: String, momentum: Float?, percentile: Float?, bins: Int?) throws -> ObserverKind {
+    /// The observer `name` (one of `methodNames`) with its settings, defaults for those left nil.
+    /// - Throws: `QuantError.invalidConfiguration` for an unknown name or an impossible setting.
+    public static func make(_ name: String, momentum: Float?, percentile: Float?, bins: Int?) throws -> ObserverKind {
         let kind: ObserverKind
         switch name {
         case "minmax": kind = .minMax

@@ -74,12 +74,15 @@ public enum ModelQuantization {
 
     /// Quantizes `loaded` by `recipe`. Everything that can be checked is checked before work starts.
     /// - Parameters: `keepsReference`: also return the transformed float model (`QuantizedModel.reference`), for the
-    ///   debugger.
+    ///   debugger. `cache`: calibration windows and static-point statistics to reuse and to add to (see
+    ///   `CalibrationCache` for when they are reused).
     public static func run(
-        _ loaded: LoadedModel, recipe: QuantRecipe, keepsReference: Bool = false, progress: Progress = Progress()
+        _ loaded: LoadedModel, recipe: QuantRecipe, keepsReference: Bool = false, cache: CalibrationCache? = nil,
+        progress: Progress = Progress()
     ) throws -> QuantizedModel {
         try recipe.validate()
         let plan = try QuantizationPlan(recipe: recipe, model: loaded.model)
+        let weightKey = cache?.weightKey(plan) ?? ""
         let transforms = recipe.algorithms.compactMap { step -> (any ModelTransforming)? in
             if case .modelTransform(let transform) = step.role { transform } else { nil }
         }
@@ -92,8 +95,9 @@ public enum ModelQuantization {
         var windows: [[Int]]?
         func calibrationWindows() throws -> [[Int]] {
             if let windows { return windows }
-            let made = try CalibrationData.windows(
+            let made = try cache?.windows(for: recipe.calibration, weights: weightKey) ?? CalibrationData.windows(
                 recipe.calibration, model: result.model, tokenizer: try loaded.requireTokenizer(), progress: progress.calibrationData)
+            cache?.store(windows: made, for: recipe.calibration, weights: weightKey)
             windows = made
             return made
         }
@@ -130,16 +134,25 @@ public enum ModelQuantization {
         let staticPoints = points.filter { Self.needsCalibration($0.value.scheme) }
         if !staticPoints.isEmpty {
             let windows = try calibrationWindows()
-            let hooks = try CalibrationHooks(schemes: staticPoints.mapValues(\.scheme))
-            for (index, window) in windows.enumerated() {
-                var cache = result.model.makeCache(capacity: window.count)
-                _ = try result.model.forward(tokens: window, cache: &cache, logits: .none, hooks: hooks)
-                if let error = hooks.firstError { throw error }
-                progress.calibration(index + 1, windows.count)
+            var observers: [QuantizationPoint: any Observer] = [:]
+            for (point, quantizer) in staticPoints {
+                observers[point] = cache?.observer(point, quantizer.scheme, calibration: recipe.calibration, weights: weightKey)
+            }
+            let missing = staticPoints.filter { observers[$0.key] == nil }.mapValues(\.scheme)
+            if !missing.isEmpty {
+                let hooks = try CalibrationHooks(schemes: missing)
+                for (index, window) in windows.enumerated() {
+                    var kv = result.model.makeCache(capacity: window.count)
+                    _ = try result.model.forward(tokens: window, cache: &kv, logits: .none, hooks: hooks)
+                    if let error = hooks.firstError { throw error }
+                    progress.calibration(index + 1, windows.count)
+                }
+                observers.merge(hooks.observers) { a, _ in a }
+                cache?.store(hooks.observers, schemes: missing, calibration: recipe.calibration, weights: weightKey)
             }
             samples = windows.count
             tokens = windows.reduce(0) { $0 + $1.count }
-            for (point, observer) in hooks.observers {
+            for (point, observer) in observers {
                 let scheme = points[point]!.scheme
                 let maximum = scheme.dataType.isInteger ? nil : try MiniFloatFormat(dataType: scheme.dataType).maxFinite
                 if scheme.granularity == .perChannel, let kv = recipe.kvCache, let groupSize = kv.groupSize {

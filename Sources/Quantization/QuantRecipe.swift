@@ -102,7 +102,7 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
     }
 
     /// Where calibration text comes from and how much of it.
-    public struct Calibration: Codable, Sendable, Equatable {
+    public struct Calibration: Codable, Sendable, Hashable {
         /// A UTF-8 text file; nil generates text from the model itself.
         public var file: String?
         public var samples: Int

@@ -51,9 +51,10 @@ struct Analyze: ParsableCommand {
             let loaded = try ModelLoader.load(model)
             if !allowRequantize { warnIfRequantizing(loaded) }
             try layerChoices.checkPatterns(loaded)
-            recipe = try layerChoices.rollingBack(recipe, loaded: loaded)
+            let cache = CalibrationCache()
+            recipe = try layerChoices.rollingBack(recipe, loaded: loaded, cache: cache)
             let start = Date()
-            let quantized = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, progress: quantizationProgress(recipe))
+            let quantized = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, cache: cache, progress: quantizationProgress(recipe))
             let quantizationSeconds = Date().timeIntervalSince(start)
             let report = try DebugCommand.run(
                 reference: loaded, quantized: quantized, options: options, progress: debuggerProgress(quantized))

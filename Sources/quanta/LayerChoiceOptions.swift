@@ -61,15 +61,16 @@ struct LayerChoiceOptions: ParsableArguments {
     }
 
     /// With `--rollback N`: quantizes once by `recipe`, ranks its layers, prints the N kept in float with their scores
-    /// on standard error, and returns the recipe that keeps them in float. Without it, `recipe` unchanged.
-    func rollingBack(_ recipe: QuantRecipe, loaded: LoadedModel) throws -> QuantRecipe {
+    /// on standard error, and returns the recipe that keeps them in float. Without it, `recipe` unchanged. `cache` keeps
+    /// the calibration windows for the run that follows.
+    func rollingBack(_ recipe: QuantRecipe, loaded: LoadedModel, cache: CalibrationCache) throws -> QuantRecipe {
         guard let rollback else { return recipe }
         let ranking = rank ?? .range
         let quantizable = try QuantizationPlan(recipe: recipe, model: loaded.model).layers.filter { $0.weight != nil || $0.input != nil }
         guard rollback <= quantizable.count else {
             throw PipelineError.invalidArgument("--rollback \(rollback): cannot roll back more layers than the recipe quantizes (\(quantizable.count))")
         }
-        let first = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, progress: quantizationProgress(recipe))
+        let first = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, cache: cache, progress: quantizationProgress(recipe))
         let ranked = try LayerRollback.rank(reference: loaded, quantized: first, by: ranking, progress: debuggerProgress(first))
         let result = try LayerRollback.recipe(recipe, keepingFloat: rollback, of: ranked)
         let label = ranking == .measured ? "measured KL" : "range"

@@ -67,9 +67,10 @@ struct Quantize: ParsableCommand {
             let loaded = try ModelLoader.load(model)
             if !allowRequantize { warnIfRequantizing(loaded) }
             try layerChoices.checkPatterns(loaded)
-            recipe = try layerChoices.rollingBack(recipe, loaded: loaded)
+            let cache = CalibrationCache()
+            recipe = try layerChoices.rollingBack(recipe, loaded: loaded, cache: cache)
             let quantized = try ModelQuantization.run(
-                loaded, recipe: recipe, keepsReference: debugOptions != nil, progress: quantizationProgress(recipe))
+                loaded, recipe: recipe, keepsReference: debugOptions != nil, cache: cache, progress: quantizationProgress(recipe))
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)
             if let debugOptions {
                 let report = try DebugCommand.run(reference: loaded, quantized: quantized, options: debugOptions, progress: debuggerProgress(quantized))

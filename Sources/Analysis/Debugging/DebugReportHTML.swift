@@ -32,8 +32,9 @@ public enum DebugReportHTML {
             ("chart-weight-error", "weight error: mean(|QDQ(W) − W| / (|W| + ε))", false, { $0.weightError }),
         ]
 
-    /// The page. `plots` holds each layer's SVG charts by layer name, shown when its row is opened.
-    public static func render(_ report: DebugReport, plots: [String: [String]]) -> String {
+    /// The page. `plots` holds each layer's SVG charts by layer name, shown when its row is opened; `sections` are
+    /// HTML fragments placed after the findings (the tuning search's chart).
+    public static func render(_ report: DebugReport, plots: [String: [String]], sections: [String] = []) -> String {
         let ranking = report.ranking
         let worst = Set(ranking.prefix(highlightedLayerCount).map(\.index))
         let highlight = Set(report.layers.indices.filter { worst.contains(report.layers[$0].index) })
@@ -59,6 +60,7 @@ public enum DebugReportHTML {
 
             """
         html += findings(report, ranking: ranking)
+        for section in sections { html += section + "\n" }
         html +=
             "<h2>Summary over all layers (model order; red: the \(highlightedLayerCount) most harmful)</h2>\n<div class=\"charts\" id=\"summary-charts\">\n"
         let labels = report.layers.map(\.name)

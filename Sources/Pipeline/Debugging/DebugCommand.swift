@@ -68,14 +68,15 @@ public enum DebugCommand {
     /// Runs the debugger and writes the folder.
     public static func run(
         reference: LoadedModel, quantized: QuantizedModel, options: Options,
-        progress: QuantizationDebugger.Progress = .init()
+        progress: QuantizationDebugger.Progress = .init(), sections: [String] = []
     ) throws -> DebugReport {
         let (tokens, source) = try inputTokens(
             options, quantized: quantized, tokenizer: try reference.requireTokenizer())
-        let result = try QuantizationDebugger.analyze(
+        var result = try QuantizationDebugger.analyze(
             reference: reference, quantized: quantized, tokens: tokens, inputSource: source,
             configuration: options.configuration,
             progress: progress)
+        result.sections = sections
         try DebugReportFolder.write(result, to: options.outputDirectory, overwrite: options.overwrite)
         return result.report
     }

@@ -44,7 +44,7 @@ public enum DebugReportFolder {
             for plot in rendered { try write(Data(plot.svg.utf8), to: "\(directory)/plots/\(name).\(plot.suffix).svg") }
             plots[name] = rendered.map(\.svg)
         }
-        let html = DebugReportHTML.render(result.report, plots: plots)
+        let html = DebugReportHTML.render(result.report, plots: plots, sections: result.sections)
         try write(Data(html.utf8), to: directory + "/index.html")
         let labels = result.report.layers.map(\.name)
         for metric in DebugReportHTML.summaryMetrics {

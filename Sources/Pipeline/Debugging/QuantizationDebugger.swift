@@ -36,6 +36,8 @@ public enum QuantizationDebugger {
         public var weights: [String: WeightStatistics]
         public var weightHistograms: [String: Histogram]
         public var activations: [String: InputErrorStatistics]
+        /// HTML fragments the page shows after its findings (the tuning search's chart).
+        public var sections: [String] = []
 
         public init(
             report: DebugReport, weights: [String: WeightStatistics], weightHistograms: [String: Histogram],

@@ -1,0 +1,221 @@
+import Analysis
+import Foundation
+import QuantCore
+import Quantization
+
+extension RecipeTuner {
+    /// How a candidate is measured: screened on a few windows with reused calibration, evaluated in full the same way,
+    /// or quantized afresh (as `quanta quantize` would) and evaluated in full.
+    enum Phase: String { case screen, full, final }
+
+    /// A candidate: a base recipe with its `count` most sensitive layers at `level`.
+    struct Candidate {
+        var recipe: QuantRecipe
+        var base: String
+        var level: TuneCandidates.Level
+        var count: Int
+        var change: String { level == .recipe ? base : "\(base); top \(count) \(level.rawValue)" }
+    }
+
+    struct Search {
+        let loaded: LoadedModel
+        let tokens: [Int]
+        let configuration: Configuration
+        var cache: TuneCache
+        let progress: Progress
+        let calibration = CalibrationCache(reuse: .acrossWeightChanges)
+        let modelKey: String
+        let tokensKey: String
+        var log: [Step] = []
+        var quantizedNames: [String] = []
+
+        init(loaded: LoadedModel, tokens: [Int], configuration: Configuration, cache: TuneCache, progress: Progress) throws {
+            let full = try PerplexityEvaluation(configuration: configuration.evaluation).windows(of: tokens).count
+            guard configuration.screenWindows >= 1, configuration.maxEvaluations >= 1 else {
+                throw PipelineError.invalidArgument("screening needs at least 1 window and the search at least 1 full evaluation")
+            }
+            guard configuration.screenWindows <= full else {
+                throw PipelineError.invalidArgument(
+                    "the evaluation text has \(full) windows of \(configuration.evaluation.sequenceLength) tokens, fewer than the \(configuration.screenWindows) screening windows")
+            }
+            (self.loaded, self.tokens, self.configuration, self.cache, self.progress) = (loaded, tokens, configuration, cache, progress)
+            let size = (try? FileManager.default.attributesOfItem(atPath: loaded.path))?[.size] as? Int ?? 0
+            modelKey = "\(loaded.path)#\(size)"
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for token in tokens { hash = (hash ^ UInt64(truncatingIfNeeded: token)) &* 0x100_0000_01b3 }
+            tokensKey = "\(tokens.count)#\(String(hash, radix: 16))"
+        }
+
+        static func key(_ recipe: QuantRecipe) -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            return (try? encoder.encode(recipe)).map { String(decoding: $0, as: UTF8.self) } ?? recipe.name
+        }
+
+        /// Bits per weight over the layers the recipe quantizes, layers kept in float counted at 16 bits (as they
+        /// ship in F16/BF16).
+        func bitsPerWeight(_ quantized: QuantizedModel) -> Double {
+            let names = Set(quantizedNames)
+            var bits = 0.0, count = 0
+            for linear in quantized.model.linearLayers where names.contains(linear.name) {
+                let elements = linear.weight.shape.reduce(1, *)
+                bits += (linear.quantizedWeight?.bitsPerElement ?? 16) * Double(elements)
+                count += elements
+            }
+            return count == 0 ? 16 : bits / Double(count)
+        }
+
+        /// Measures `candidate` in `phase` (from the cache when it was measured before, except the final phase, whose
+        /// model is wanted), logs the step and returns the result with the model when one was made.
+        mutating func measure(_ candidate: Candidate, _ phase: Phase) throws -> (TuneCache.Result, QuantizedModel?) {
+            var evaluation = configuration.evaluation
+            if phase == .screen { evaluation.windowCount = configuration.screenWindows }
+            let key = [modelKey, Self.key(candidate.recipe), tokensKey, "\(evaluation.sequenceLength)x\(evaluation.windowCount ?? 0)",
+                       phase == .final ? "final" : "reused-calibration"].joined(separator: "|")
+            let start = Date()
+            var model: QuantizedModel?
+            let result: TuneCache.Result
+            if phase != .final, let cached = cache.results[key] {
+                result = cached
+            } else {
+                let quantized = try ModelQuantization.run(
+                    loaded, recipe: candidate.recipe, keepsReference: phase == .final, cache: phase == .final ? nil : calibration,
+                    progress: progress.quantization)
+                let scored = try PerplexityEvaluation(configuration: evaluation).evaluate(
+                    quantized.model, tokens: tokens, reference: loaded.model)
+                let metrics = TuneMetrics(
+                    perplexity: scored.perplexity, floatPerplexity: scored.referencePerplexity!,
+                    klDivergence: scored.klDivergence!, top1Agreement: scored.top1Agreement!, windows: scored.windows)
+                result = TuneCache.Result(metrics: metrics, bitsPerWeight: bitsPerWeight(quantized))
+                cache.results[key] = result
+                model = quantized
+            }
+            let step = Step(
+                step: log.count + 1, change: candidate.change, phase: phase.rawValue,
+                metric: configuration.budget.value(of: result.metrics), metrics: result.metrics,
+                bitsPerWeight: result.bitsPerWeight, raisedLayers: candidate.count,
+                meetsBudget: configuration.budget.isMet(by: result.metrics), seconds: Date().timeIntervalSince(start),
+                cached: model == nil)
+            log.append(step)
+            progress.step(step)
+            return (result, model)
+        }
+
+        /// The base's layers, most sensitive first (measured once per base and cached).
+        mutating func ranking(_ base: QuantRecipe) throws -> [String] {
+            let key = [modelKey, Self.key(base), configuration.ranking.rawValue].joined(separator: "|")
+            if let cached = cache.rankings[key] {
+                progress.message("sensitivity: reused the \(configuration.ranking.rawValue) ranking of \(cached.count) layers from the cache")
+                return cached.map(\.name)
+            }
+            let start = Date()
+            let quantized = try ModelQuantization.run(
+                loaded, recipe: base, keepsReference: true, cache: calibration, progress: progress.quantization)
+            let ranked = try LayerRollback.rank(
+                reference: loaded, quantized: quantized, by: configuration.ranking, progress: progress.debugger)
+            cache.rankings[key] = ranked
+            progress.message(String(
+                format: "sensitivity: ranked %d layers by %@ in %.0f s; most sensitive: %@", ranked.count,
+                configuration.ranking.rawValue, Date().timeIntervalSince(start),
+                ranked.prefix(3).map(\.name).joined(separator: ", ")))
+            return ranked.map(\.name)
+        }
+
+        mutating func run(_ recipe: QuantRecipe) throws -> Outcome {
+            let budget = configuration.budget
+            quantizedNames = try QuantizationPlan(recipe: recipe, model: loaded.model).layers
+                .filter { $0.weight != nil || $0.input != nil }.map(\.name)
+
+            // Bases: the recipe and each whole-model alternative, screened.
+            var bases: [(recipe: QuantRecipe, name: String, result: TuneCache.Result)] = []
+            for (recipe, name) in [(recipe, "recipe")] + (try configuration.alternatives.map { (try $0.apply(to: recipe), $0.description) }) {
+                let (result, _) = try measure(Candidate(recipe: recipe, base: name, level: .recipe, count: 0), .screen)
+                bases.append((recipe, name, result))
+            }
+            let base = bases.min { budget.value(of: $0.result.metrics) < budget.value(of: $1.result.metrics) }!
+            progress.message("base: \(base.name) (screened \(budget.format(budget.value(of: base.result.metrics))))")
+
+            // Per level, the fewest top-ranked layers that meet the budget when screened.
+            var found: [(candidate: Candidate, result: TuneCache.Result)] = []
+            if budget.isMet(by: base.result.metrics) {
+                found.append((Candidate(recipe: base.recipe, base: base.name, level: .recipe, count: 0), base.result))
+            } else {
+                let order = try ranking(base.recipe)
+                func candidate(_ level: TuneCandidates.Level, _ count: Int) -> Candidate {
+                    Candidate(
+                        recipe: TuneCandidates.recipe(base.recipe, raising: order.prefix(count), to: level),
+                        base: base.name, level: level, count: count)
+                }
+                for level in TuneCandidates.levels(for: base.recipe) {
+                    var (low, high) = (0, order.count)
+                    var (highResult, _) = try measure(candidate(level, high), .screen)
+                    guard budget.isMet(by: highResult.metrics) else {
+                        progress.message("\(level.rawValue): not enough even with every layer raised")
+                        continue
+                    }
+                    while high - low > 1 {
+                        let middle = (low + high) / 2
+                        let (result, _) = try measure(candidate(level, middle), .screen)
+                        if budget.isMet(by: result.metrics) { (high, highResult) = (middle, result) } else { low = middle }
+                    }
+                    found.append((candidate(level, high), highResult))
+                }
+
+                // Full evaluations, fewest bits first; a miss is retried with a quarter more layers.
+                found.sort { ($0.result.bitsPerWeight, budget.value(of: $0.result.metrics)) < ($1.result.bitsPerWeight, budget.value(of: $1.result.metrics)) }
+                var evaluations = 0
+                var confirmed: [(candidate: Candidate, result: TuneCache.Result)] = []
+                for (start, _) in found where evaluations < configuration.maxEvaluations && confirmed.isEmpty {
+                    var count = start.count
+                    while evaluations < configuration.maxEvaluations {
+                        let (result, _) = try measure(candidate(start.level, count), .full)
+                        evaluations += 1
+                        if budget.isMet(by: result.metrics) {
+                            confirmed.append((candidate(start.level, count), result))
+                            break
+                        }
+                        if count == order.count { break }
+                        count = min(order.count, count + max(1, count / 4))
+                    }
+                }
+                found = confirmed
+                // The fresh quantization's statistics differ a little from the reused ones: retry the same way.
+                if let first = found.first {
+                    var count = first.candidate.count
+                    while true {
+                        let chosen = candidate(first.candidate.level, count)
+                        let (result, model) = try measure(chosen, .final)
+                        if budget.isMet(by: result.metrics) { return outcome(chosen, result, model!, meets: true) }
+                        evaluations += 1
+                        if count == order.count || evaluations >= configuration.maxEvaluations + 2 { break }
+                        count = min(order.count, count + max(1, count / 4))
+                    }
+                }
+                return bestMiss()
+            }
+            let chosen = found[0].candidate
+            let (result, model) = try measure(chosen, .final)
+            if budget.isMet(by: result.metrics) { return outcome(chosen, result, model!, meets: true) }
+            return bestMiss()
+        }
+
+        /// No candidate met the budget: the one closest to it among those evaluated in full (or screened).
+        func bestMiss() -> Outcome {
+            let budget = configuration.budget
+            let full = log.filter { $0.phase != Phase.screen.rawValue }
+            let best = (full.isEmpty ? log : full).min { $0.metric < $1.metric }!
+            return Outcome(
+                recipe: nil, quantized: nil, metrics: best.metrics, bitsPerWeight: best.bitsPerWeight,
+                meetsBudget: false, bestChange: best.change + " (\(best.phase): \(budget.format(best.metric)))",
+                floatLayers: [], raisedLayers: [], log: log)
+        }
+
+        func outcome(_ chosen: Candidate, _ result: TuneCache.Result, _ model: QuantizedModel, meets: Bool) -> Outcome {
+            let names = chosen.recipe.overrides.suffix(chosen.level == .recipe ? 0 : chosen.count).map(\.pattern)
+            return Outcome(
+                recipe: chosen.recipe, quantized: model, metrics: result.metrics, bitsPerWeight: result.bitsPerWeight,
+                meetsBudget: meets, bestChange: chosen.change,
+                floatLayers: chosen.level == .float ? names : [], raisedLayers: chosen.level == .float ? [] : names, log: log)
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import QuantAlgorithms
+import QuantCore
+
+/// Calibration kept across quantizations of one model, so a recipe can be quantized again (another activation scheme
+/// at some layers, layers rolled back) without another calibration pass where its changes allow: the calibration
+/// windows, and every static point's observer (its accumulated statistics), by the scheme that made it.
+///
+/// Calibration runs the model with its weights already quantized, so a point's statistics depend on every weight
+/// before it. `Reuse.exact` therefore reuses an observer only for the same weights (the same weight schemes per
+/// layer and the same algorithms): the result is then what a run without the cache computes, bit for bit.
+/// `Reuse.acrossWeightChanges` also reuses it when weights changed (raised or rolled-back layers move the activations
+/// downstream a little): cheap and close, for screening candidates, not for the model that is saved.
+public final class CalibrationCache: @unchecked Sendable {
+    public enum Reuse: Sendable { case exact, acrossWeightChanges }
+
+    struct Key: Hashable {
+        var calibration: QuantRecipe.Calibration
+        /// The weights the statistics were observed with (empty under `acrossWeightChanges`).
+        var weights: String
+        var point: QuantizationPoint
+        var scheme: QuantScheme
+    }
+
+    struct WindowKey: Hashable {
+        var calibration: QuantRecipe.Calibration
+        var weights: String
+    }
+
+    public let reuse: Reuse
+    private let lock = NSLock()
+    private var windows: [WindowKey: [[Int]]] = [:]
+    private var observers: [Key: any Observer] = [:]
+    /// Calibration passes run over a whole window set (each over every window), and observers reused.
+    public private(set) var passes = 0
+    public private(set) var reusedObservers = 0
+
+    public init(reuse: Reuse = .exact) {
+        self.reuse = reuse
+    }
+
+    /// What the weights of `plan` are made of, as a key: each layer's weight scheme and the algorithms (with the input
+    /// schemes when a block-wise algorithm reads them).
+    func weightKey(_ plan: QuantizationPlan) -> String {
+        guard reuse == .exact else { return "" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let readsInputs = plan.recipe.algorithms.contains { $0.stage != .wholeModel }
+        let layers = plan.layers.map { layer in
+            [layer.name, (try? encoder.encode(layer.weight)).map { String(decoding: $0, as: UTF8.self) } ?? "float",
+             readsInputs ? (try? encoder.encode(layer.input)).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""]
+        }
+        let algorithms = (try? encoder.encode(plan.recipe.algorithms)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return algorithms + "|" + layers.map { $0.joined(separator: ",") }.joined(separator: ";")
+    }
+
+    func windows(for calibration: QuantRecipe.Calibration, weights: String) -> [[Int]]? {
+        // Windows read from a file do not depend on the weights; generated ones come from the model.
+        let key = WindowKey(calibration: calibration, weights: calibration.file == nil ? weights : "")
+        return lock.withLock { windows[key] }
+    }
+
+    func store(windows made: [[Int]], for calibration: QuantRecipe.Calibration, weights: String) {
+        let key = WindowKey(calibration: calibration, weights: calibration.file == nil ? weights : "")
+        lock.withLock { windows[key] = made }
+    }
+
+    func observer(_ point: QuantizationPoint, _ scheme: QuantScheme, calibration: QuantRecipe.Calibration, weights: String)
+        -> (any Observer)?
+    {
+        lock.withLock {
+            let found = observers[Key(calibration: calibration, weights: weights, point: point, scheme: scheme)]
+            if found != nil { reusedObservers += 1 }
+            return found
+        }
+    }
+
+    func store(
+        _ observed: [QuantizationPoint: any Observer], schemes: [QuantizationPoint: QuantScheme],
+        calibration: QuantRecipe.Calibration, weights: String
+    ) {
+        lock.withLock {
+            passes += 1
+            for (point, observer) in observed {
+                observers[Key(calibration: calibration, weights: weights, point: point, scheme: schemes[point]!)] = observer
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import Pipeline
+import QuantCore
+import Quantization
+
+/// `quanta tune`: the recipe with the fewest bits per weight that meets an accuracy budget against the float model.
+struct Tune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tune a recipe to an accuracy budget: raise or roll back the most sensitive layers, try whole-model alternatives, keep the fewest bits that meet the budget.",
+        discussion: """
+            Exit status: 0 when the budget is met, 3 when no candidate meets it (the log names the closest), 1 on errors.
+            A second run into the same --out reuses the measured sensitivity and every evaluation already made.
+            """)
+
+    /// The exit status of a search that found no candidate meeting the budget.
+    static let missedBudgetStatus: Int32 = 3
+
+    @Argument(help: "Model: a GGUF file or a Hugging Face folder (the float model).") var model: String
+    @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file: the starting point.") var recipe: String
+    @Option(help: "Calibration text (UTF-8). Without it, calibration text is sampled from the model (seeded).") var calib: String?
+    @Option(parsing: .unconditional, help: "Calibration samples (overrides the recipe).") var samples: Int?
+    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
+    var sequenceLength: Int?
+    @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    @Option(name: .customLong("eval"), help: "Evaluation text (UTF-8) the budget is measured on.") var evaluationText: String
+    @Option(help: "Budget against the float model: ppl<=+1% (perplexity increase), ppl<=+0.3, or kl<=0.02.") var budget: String
+    @Option(parsing: .unconditional, help: "Evaluation windows for full evaluations.") var windows = 40
+    @Option(name: .customLong("eval-seq-len"), parsing: .unconditional, help: "Tokens per evaluation window.") var evaluationSequenceLength = 512
+    @Option(name: .customLong("screen-windows"), parsing: .unconditional, help: "Windows for screening candidates.") var screenWindows = 8
+    @Option(name: .customLong("max-evals"), parsing: .unconditional, help: "Full evaluations the search may spend.") var maxEvaluations = 6
+    @Option(help: "Layer ranking: measured (single-layer KL, one pass per layer) or range (range_parm, no extra passes).")
+    var rank: LayerRollback.Ranking = .measured
+    @Option(name: .customLong("try"), help: ArgumentHelp(
+        "A whole-model alternative to try: an algorithm (rotation, smoothquant, awq, gptq), observer:NAME or samples:N; repeatable (default: rotation for static-input recipes).",
+        valueName: "alternative"))
+    var alternatives: [String] = []
+    @Flag(name: .customLong("no-alternatives"), help: "Search only per-layer choices on the recipe itself.") var noAlternatives = false
+    @OptionGroup(title: "Per-layer choices applied to the recipe before tuning") var layerChoices: LayerChoiceOptions
+    @Option(help: "Output folder: model/, recipe.yaml, tune-log.json, tune-cache.json, report/.") var out: String
+    @Flag(name: .customLong("allow-requantize"), help: "Quantize weights that are already quantized without the warning.")
+    var allowRequantize = false
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
+        do { _ = try TuneBudget(budget) } catch { throw ValidationError("--budget: \(error)") }
+        guard windows >= 1 else { throw ValidationError("--windows must be >= 1, got \(windows)") }
+        guard evaluationSequenceLength >= 2 else { throw ValidationError("--eval-seq-len must be >= 2, got \(evaluationSequenceLength)") }
+        guard screenWindows >= 1, screenWindows <= windows else {
+            throw ValidationError("--screen-windows must be between 1 and --windows (\(windows)), got \(screenWindows)")
+        }
+        guard maxEvaluations >= 1 else { throw ValidationError("--max-evals must be >= 1, got \(maxEvaluations)") }
+        if noAlternatives && !alternatives.isEmpty { throw ValidationError("--no-alternatives and --try exclude each other") }
+        for alternative in alternatives {
+            do { _ = try TuneCandidates.Alternative(alternative) } catch { throw ValidationError("--try: \(error)") }
+        }
+        if layerChoices.rollback != nil { throw ValidationError("--rollback is what tune searches; give --budget instead") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
+            try layerChoices.apply(to: &recipe)
+            try recipe.validate()
+            let text = try TextFile.read(evaluationText)
+            if FileManager.default.fileExists(atPath: out),
+               !FileManager.default.fileExists(atPath: out + "/" + TuneCache.fileName) {
+                throw PipelineError.invalidArgument("\(out) exists and is not a tuning folder (no \(TuneCache.fileName)); choose another --out")
+            }
+            let loaded = try ModelLoader.load(model)
+            if !allowRequantize { warnIfRequantizing(loaded) }
+            try layerChoices.checkPatterns(loaded)
+            let configuration = RecipeTuner.Configuration(
+                budget: try TuneBudget(budget),
+                evaluation: try .init(sequenceLength: evaluationSequenceLength, windowCount: windows),
+                screenWindows: screenWindows, maxEvaluations: maxEvaluations, ranking: rank,
+                alternatives: noAlternatives ? []
+                    : alternatives.isEmpty ? TuneCandidates.Alternative.defaults(for: recipe)
+                    : try alternatives.map { try TuneCandidates.Alternative($0) })
+            var progress = RecipeTuner.Progress()
+            progress.message = { ProgressBar.log($0) }
+            let stated = try TuneBudget(budget)
+            progress.step = { step in ProgressBar.log(Self.row(step, budget: stated)) }
+            ProgressBar.log("step  phase   metric     bits    s      change")
+            let report = try TuneCommand.run(
+                loaded, recipe: recipe, evaluationText: text, configuration: configuration, directory: out, progress: progress)
+            if json {
+                var paths = ["output": out, "log": out + "/tune-log.json"]
+                if report.meetsBudget {
+                    paths["model"] = out + "/model"
+                    paths["recipe"] = out + "/recipe.yaml"
+                    paths["report"] = out + "/report/index.html"
+                }
+                try printJSON(report, paths: paths)
+            } else {
+                print("budget:       \(report.budget) \(report.meetsBudget ? "met" : "NOT met")")
+                print("best:         \(report.best)")
+                print(String(format: "perplexity:   %.4f (float %.4f, %@); KL %.4f; top-1 %.2f%%", report.perplexity,
+                             report.floatPerplexity, report.metric, report.klDivergence, report.top1Agreement * 100))
+                print(String(format: "bits/weight:  %.3f (quantized layers; float layers at 16)", report.bitsPerWeight))
+                print("layers:       \(report.floatLayers.count) kept in float, \(report.raisedLayers.count) raised")
+                print(String(format: "search:       %d steps, %.0f s", report.steps.count, report.seconds))
+                print("saved:        \(out)\(report.meetsBudget ? " (model/, recipe.yaml, tune-log.json, report/)" : " (tune-log.json)")")
+            }
+            guard report.meetsBudget else {
+                FileHandle.standardError.write(Data(
+                    "error: no candidate meets \(report.budget); the closest was \(report.best) (\(report.metric)); see \(out)/tune-log.json\n".utf8))
+                throw ExitCode(Self.missedBudgetStatus)
+            }
+        }
+    }
+
+    /// One line of the terminal table.
+    static func row(_ step: RecipeTuner.Step, budget: TuneBudget) -> String {
+        String(
+            format: "%4d  %@  %@  %6.3f  %5.1f  %@%@%@", step.step, step.phase.padding(toLength: 6, withPad: " ", startingAt: 0),
+            budget.format(step.metric).padding(toLength: 9, withPad: " ", startingAt: 0),
+            step.bitsPerWeight, step.seconds, step.change, step.meetsBudget ? "  ✓" : "", step.cached ? " (cached)" : "")
+    }
+}
