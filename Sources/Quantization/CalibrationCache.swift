@@ -9,8 +9,8 @@ import QuantCore
 /// Calibration runs the model with its weights already quantized, so a point's statistics depend on every weight
 /// before it. `Reuse.exact` therefore reuses an observer only for the same weights (the same weight schemes per
 /// layer and the same algorithms): the result is then what a run without the cache computes, bit for bit.
-/// `Reuse.acrossWeightChanges` also reuses it when weights changed (raised or rolled-back layers move the activations
-/// downstream a little): cheap and close, for screening candidates, not for the model that is saved.
+/// `Reuse.acrossWeightChanges` also reuses it when layers' weight schemes changed (raised or rolled-back layers move
+/// the activations downstream a little; the algorithms must be the same): cheap and close, for screening candidates, not for the model that is saved.
 public final class CalibrationCache: @unchecked Sendable {
     public enum Reuse: Sendable { case exact, acrossWeightChanges }
 
@@ -42,15 +42,17 @@ public final class CalibrationCache: @unchecked Sendable {
     /// What the weights of `plan` are made of, as a key: each layer's weight scheme and the algorithms (with the input
     /// schemes when a block-wise algorithm reads them).
     func weightKey(_ plan: QuantizationPlan) -> String {
-        guard reuse == .exact else { return "" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
+        let algorithms = (try? encoder.encode(plan.recipe.algorithms)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        // Algorithms change the basis (rotation) or the scale (SmoothQuant) of the activations themselves: their
+        // statistics are never shared, whatever the reuse.
+        guard reuse == .exact else { return algorithms }
         let readsInputs = plan.recipe.algorithms.contains { $0.stage != .wholeModel }
         let layers = plan.layers.map { layer in
             [layer.name, (try? encoder.encode(layer.weight)).map { String(decoding: $0, as: UTF8.self) } ?? "float",
              readsInputs ? (try? encoder.encode(layer.input)).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""]
         }
-        let algorithms = (try? encoder.encode(plan.recipe.algorithms)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return algorithms + "|" + layers.map { $0.joined(separator: ",") }.joined(separator: ";")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Inference
 import Pipeline
+import QuantAlgorithms
 import QuantCore
 import Quantization
 import TestSupport
@@ -73,5 +74,17 @@ import Testing
             #expect(linear.inputQuantizer == firstInputs[linear.name]!, "\(linear.name)")
         }
         #expect(screened.model.linearLayers.first { $0.name == "model.layers.0.mlp.down_proj" }!.inputQuantizer == nil)
+    }
+
+    @Test func statisticsAreNeverSharedAcrossAlgorithms() throws {
+        let (loaded, recipe) = try Self.setUp()
+        let cache = CalibrationCache(reuse: .acrossWeightChanges)
+        _ = try ModelQuantization.run(loaded, recipe: recipe, cache: cache)
+        var rotated = recipe
+        rotated.algorithms = [try AlgorithmStep.named("rotation")]
+        // Rotation changes the activations' basis: the unrotated statistics would be wrong, so it calibrates anew.
+        let fresh = try ModelQuantization.run(loaded, recipe: rotated, cache: cache)
+        #expect(cache.passes == 2)
+        #expect(Self.state(fresh) == Self.state(try ModelQuantization.run(loaded, recipe: rotated)))
     }
 }
