@@ -42,6 +42,11 @@ public enum RecipeLoader {
         }
     }
 
+    /// `recipe` as the YAML file `load` reads back into an equal recipe.
+    public static func yaml(_ recipe: QuantRecipe) throws -> String {
+        try YAMLEncoder().encode(recipe)
+    }
+
     /// Space, tab, CR, LF and a UTF-8 byte-order mark's bytes: what may come before a JSON file's `{`.
     static let blankBytes: Set<UInt8> = [0x20, 0x09, 0x0D, 0x0A, 0xEF, 0xBB, 0xBF]
 

@@ -77,3 +77,33 @@ struct LayerChoiceCommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: directory + "/bad"))
     }
 }
+
+/// `quanta recipes --show NAME` prints a preset as the recipe file it is equivalent to; `--json` lists them all.
+@Suite(.enabled(if: RealData.quantaExecutable != nil, "build the quanta executable first (swift build)"))
+struct RecipesCommandLineTests {
+    @Test func showPrintsAFileThatQuantizesLikeThePreset() throws {
+        let (model, text, directory) = try TinyModelFiles.modelAndCalibrationText()
+        let shown = try CommandLineTests.run(["recipes", "--show", "w8a8-int8-static"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("name: w8a8-int8-static"), "\(shown.stdout)")
+        let file = directory + "/preset.yaml"
+        try shown.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        let common = ["--calib", text, "--samples", "2", "--seq-len", "16"]
+        for (recipe, out) in [("w8a8-int8-static", "/a"), (file, "/b")] {
+            let q = try CommandLineTests.run(["quantize", model, "--recipe", recipe] + common + ["--out", directory + out])
+            #expect(q.status == 0, "\(q.stderr)")
+        }
+        let a = try Data(contentsOf: URL(fileURLWithPath: directory + "/a/model.safetensors"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: directory + "/b/model.safetensors"))
+        #expect(a == b)
+        try CommandLineTests.expectOneErrorLine(["recipes", "--show", "w9"], mentioning: "unknown preset 'w9'")
+    }
+
+    @Test func jsonListsEveryPresetWithItsRecipe() throws {
+        let outcome = try CommandLineTests.run(["recipes", "--json"])
+        #expect(outcome.status == 0)
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]])
+        #expect(list.count >= 10)
+        #expect(list.allSatisfy { $0["name"] is String && $0["summary"] is String && $0["recipe"] is [String: Any] })
+    }
+}

@@ -2,7 +2,6 @@ import Analysis
 import Foundation
 import ModelFormats
 import Quantization
-import Yams
 
 /// `quanta tune` as a library call: run the search, then write the output folder: `model/` (the tuned model),
 /// `recipe.yaml` (which `quanta quantize --recipe` turns into the same model), `tune-log.json`, `tune-cache.json`
@@ -69,7 +68,7 @@ public enum TuneCommand {
         try AtomicFile.write(try encoder.encode(report), to: directory + "/tune-log.json")
         guard let recipe = outcome.recipe, let quantized = outcome.quantized else { return report }
         try QuantizedModelFolder.save(quantized, to: directory + "/model", overwrite: true)
-        try AtomicFile.write(Data(try YAMLEncoder().encode(recipe).utf8), to: directory + "/recipe.yaml")
+        try AtomicFile.write(Data(try RecipeLoader.yaml(recipe).utf8), to: directory + "/recipe.yaml")
         let chart = searchChart(outcome, budget: budget)
         _ = try DebugCommand.run(
             reference: loaded, quantized: quantized,
