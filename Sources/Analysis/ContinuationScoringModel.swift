@@ -65,9 +65,10 @@ public struct FullForwardScoring<Model: CausalLanguageModel>: ContinuationScorin
         for continuation in continuations {
             let sequence = prefix + continuation.dropLast()
             let logits = try model.logits(for: sequence)
-            result.append(continuation.indices.map {
-                ContinuationScoring.logProbability(of: continuation[$0], row: prefix.count - 1 + $0, in: logits)
-            })
+            result.append(
+                continuation.indices.map {
+                    ContinuationScoring.logProbability(of: continuation[$0], row: prefix.count - 1 + $0, in: logits)
+                })
         }
         return result
     }

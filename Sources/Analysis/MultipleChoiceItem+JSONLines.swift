@@ -29,7 +29,8 @@ extension MultipleChoiceItem {
             if line.last == 13 { line = line.dropLast() }
             guard let text = String(validating: line, as: UTF8.self) else {
                 let offset = firstInvalidUTF8Offset(line)
-                throw .malformedTaskLine(path: path, line: lineNumber, reason: "not valid UTF-8 (bad byte at column \(offset + 1))")
+                throw .malformedTaskLine(
+                    path: path, line: lineNumber, reason: "not valid UTF-8 (bad byte at column \(offset + 1))")
             }
             if text.allSatisfy(\.isWhitespace) { continue }
             do throws(LineProblem) {
@@ -63,7 +64,9 @@ extension MultipleChoiceItem {
         }
         func string(_ key: String) throws(LineProblem) -> String {
             let value = try field(key)
-            guard case .string(let s) = value else { throw LineProblem("'\(key)' must be a string, found \(value.kind)") }
+            guard case .string(let s) = value else {
+                throw LineProblem("'\(key)' must be a string, found \(value.kind)")
+            }
             return s
         }
         let item: MultipleChoiceItem
@@ -74,7 +77,9 @@ extension MultipleChoiceItem {
             }
             var choices: [String] = []
             for (i, entry) in entries.enumerated() {
-                guard case .string(let s) = entry else { throw LineProblem("choice \(i) must be a string, found \(entry.kind)") }
+                guard case .string(let s) = entry else {
+                    throw LineProblem("choice \(i) must be a string, found \(entry.kind)")
+                }
                 choices.append(s)
             }
             let answerValue = try field("answer")
@@ -87,10 +92,13 @@ extension MultipleChoiceItem {
             guard case .bool(let answer) = answerValue else {
                 throw LineProblem("'answer' of a BoolQ item must be true or false, found \(answerValue.kind)")
             }
-            item = boolQ(title: try string("title"), passage: try string("passage"), question: try string("question"), answer: answer)
+            item = boolQ(
+                title: try string("title"), passage: try string("passage"), question: try string("question"),
+                answer: answer)
         } else {
             throw LineProblem(
-                "matches neither layout: expected 'context', 'choices', 'answer' or BoolQ's 'title', 'passage', 'question', 'answer'")
+                "matches neither layout: expected 'context', 'choices', 'answer' or BoolQ's 'title', 'passage', 'question', 'answer'"
+            )
         }
         if let problem = item.problem { throw LineProblem(problem) }
         return item

@@ -22,7 +22,8 @@ public struct MultipleChoiceItem: Codable, Sendable, Equatable {
     /// with its prompt `"{title} -- {passage}\nQuestion:{question}?\nAnswer:"` and the choices `" yes"` / `" no"`.
     public static func boolQ(title: String, passage: String, question: String, answer: Bool) -> MultipleChoiceItem {
         MultipleChoiceItem(
-            context: "\(title) -- \(passage)\nQuestion:\(question)?\nAnswer:", choices: boolQChoices, answer: answer ? 0 : 1)
+            context: "\(title) -- \(passage)\nQuestion:\(question)?\nAnswer:", choices: boolQChoices,
+            answer: answer ? 0 : 1)
     }
 
     /// Why this item cannot be scored, or nil when it can: fewer than 2 choices, an empty choice, an answer out of range.

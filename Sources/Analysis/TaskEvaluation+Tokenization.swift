@@ -24,7 +24,9 @@ extension TaskEvaluation {
         _ items: [MultipleChoiceItem], tokenizer: any TextTokenizer, contextLength: Int
     ) throws(AnalysisError) -> [PreparedItem] {
         guard !items.isEmpty else { throw .invalidSetting("there are no task items to score") }
-        guard contextLength >= 2 else { throw .invalidSetting("the context window must hold at least 2 tokens, got \(contextLength)") }
+        guard contextLength >= 2 else {
+            throw .invalidSetting("the context window must hold at least 2 tokens, got \(contextLength)")
+        }
         let start = startTokens(tokenizer)
         var prepared: [PreparedItem] = []
         prepared.reserveCapacity(items.count)
@@ -56,13 +58,17 @@ extension TaskEvaluation {
             context.removeLast(trailing)
             choices = choices.map { whitespace + $0 }
         }
-        func encode(_ text: String) -> [Int] { start + tokenizer.encode(text, addSpecialTokens: false, parseSpecialTokens: false) }
+        func encode(_ text: String) -> [Int] {
+            start + tokenizer.encode(text, addSpecialTokens: false, parseSpecialTokens: false)
+        }
         let contextTokens = encode(context)
         var sequences = choices.map { encode(context + $0) }
         var shared = sequences.map { commonPrefixCount(contextTokens, $0) }
         if shared.min() == 0 {
             guard let first = tokenizer.bosTokenID ?? tokenizer.eosTokenID else {
-                throw ItemProblem("nothing to predict the first choice token from: the context is empty and the tokenizer has no BOS or EOS token")
+                throw ItemProblem(
+                    "nothing to predict the first choice token from: the context is empty and the tokenizer has no BOS or EOS token"
+                )
             }
             sequences = sequences.map { [first] + $0 }
             shared = shared.map { $0 + 1 }
@@ -73,16 +79,20 @@ extension TaskEvaluation {
         let excess = max(0, longest - contextLength)
         if excess > 0 {
             guard excess < shared.min()! else {
-                let choice = sequences.indices.max { sequences[$0].count - shared[$0] < sequences[$1].count - shared[$1] }!
+                let choice = sequences.indices.max {
+                    sequences[$0].count - shared[$0] < sequences[$1].count - shared[$1]
+                }!
                 throw ItemProblem(
-                    "choice \(choice) has \(scoredCounts[choice]) tokens, too many for the model's context window of \(contextLength) tokens")
+                    "choice \(choice) has \(scoredCounts[choice]) tokens, too many for the model's context window of \(contextLength) tokens"
+                )
             }
             sequences = sequences.map { Array($0.dropFirst(excess)) }
             shared = shared.map { $0 - excess }
         }
         let prefixCount = shared.min()!
         return PreparedItem(
-            prefix: Array(sequences[0].prefix(prefixCount)), continuations: sequences.map { Array($0.dropFirst(prefixCount)) },
+            prefix: Array(sequences[0].prefix(prefixCount)),
+            continuations: sequences.map { Array($0.dropFirst(prefixCount)) },
             scoredCounts: scoredCounts, choiceLengths: item.choices.map(\.unicodeScalars.count), answer: item.answer,
             truncatedTokens: excess)
     }
@@ -93,7 +103,8 @@ extension TaskEvaluation {
         let plain = tokenizer.encode("a", addSpecialTokens: false, parseSpecialTokens: false)
         let decorated = tokenizer.encode("a", addSpecialTokens: true, parseSpecialTokens: false)
         guard decorated.count >= plain.count else { return [] }
-        for offset in 0...(decorated.count - plain.count) where Array(decorated[offset..<(offset + plain.count)]) == plain {
+        for offset in 0...(decorated.count - plain.count)
+        where Array(decorated[offset..<(offset + plain.count)]) == plain {
             return Array(decorated.prefix(offset))
         }
         return []

@@ -28,9 +28,12 @@ public enum TaskEvaluation {
         /// - Precondition: one continuation, scored count and length per choice; `prefix` and every continuation
         ///   non-empty; each scored count in 1...its continuation's count; `answer` a valid index.
         public init(
-            prefix: [Int], continuations: [[Int]], scoredCounts: [Int], choiceLengths: [Int], answer: Int, truncatedTokens: Int
+            prefix: [Int], continuations: [[Int]], scoredCounts: [Int], choiceLengths: [Int], answer: Int,
+            truncatedTokens: Int
         ) {
-            precondition(!prefix.isEmpty && continuations.count == scoredCounts.count && continuations.count == choiceLengths.count)
+            precondition(
+                !prefix.isEmpty && continuations.count == scoredCounts.count
+                    && continuations.count == choiceLengths.count)
             precondition(zip(continuations, scoredCounts).allSatisfy { (1...$0.count).contains($1) })
             precondition(continuations.indices.contains(answer))
             self.prefix = prefix
@@ -62,7 +65,8 @@ public enum TaskEvaluation {
         var logLikelihoods: [[Double]] = []
         logLikelihoods.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            let perToken = try model.continuationLogProbabilities(prefix: item.prefix, continuations: item.continuations)
+            let perToken = try model.continuationLogProbabilities(
+                prefix: item.prefix, continuations: item.continuations)
             logLikelihoods.append(zip(perToken, item.scoredCounts).map { $0.suffix($1).reduce(0, +) })
             progress(index + 1, items.count)
         }

@@ -53,25 +53,34 @@ extension EvaluationCommand {
         /// Several lines for a terminal.
         public var humanReadable: String {
             func accuracy(_ correct: Int, _ value: Double, _ interval: ConfidenceInterval) -> String {
-                String(format: "%.2f%% (%d/%d; 95%% Wilson interval %.2f–%.2f%%)", value * 100, correct, result.itemCount,
-                       interval.lower * 100, interval.upper * 100)
+                String(
+                    format: "%.2f%% (%d/%d; 95%% Wilson interval %.2f–%.2f%%)", value * 100, correct, result.itemCount,
+                    interval.lower * 100, interval.upper * 100)
             }
-            let truncated = result.truncatedItems == 0
+            let truncated =
+                result.truncatedItems == 0
                 ? "none truncated"
                 : "\(result.truncatedItems) truncated from the left to fit \(contextLength) tokens"
             var lines = [
                 "model:       \(model)",
                 "task:        \(task) (\(result.itemCount) items, \(truncated))",
                 "acc:         " + accuracy(result.correct, result.accuracy, result.interval),
-                "acc_norm:    " + accuracy(result.normalizedCorrect, result.normalizedAccuracy, result.normalizedInterval),
+                "acc_norm:    "
+                    + accuracy(result.normalizedCorrect, result.normalizedAccuracy, result.normalizedInterval),
             ]
             if let reference, let agreement, let referenceModel {
                 lines.append("reference:   \(referenceModel)")
                 lines.append("  acc:       " + accuracy(reference.correct, reference.accuracy, reference.interval))
-                lines.append("  acc_norm:  " + accuracy(reference.normalizedCorrect, reference.normalizedAccuracy, reference.normalizedInterval))
-                lines.append(String(format: "agreement:   %.2f%% of items chose the same answer as the reference", agreement * 100))
+                lines.append(
+                    "  acc_norm:  "
+                        + accuracy(
+                            reference.normalizedCorrect, reference.normalizedAccuracy, reference.normalizedInterval))
+                lines.append(
+                    String(
+                        format: "agreement:   %.2f%% of items chose the same answer as the reference", agreement * 100))
             }
-            lines.append(String(format: "speed:       %.2f items/s (%.1f s scoring the model)", itemsPerSecond, scoringSeconds))
+            lines.append(
+                String(format: "speed:       %.2f items/s (%.1f s scoring the model)", itemsPerSecond, scoringSeconds))
             lines.append(String(format: "time:        %.1f s, peak memory %.0f MB", seconds, peakMemoryMB))
             return lines.joined(separator: "\n")
         }
@@ -79,7 +88,9 @@ extension EvaluationCommand {
 
     /// Scores a multiple-choice task file (`MultipleChoiceItem.load`), the first `limit` items when given. The
     /// reference, when given, must share the model's tokenizer. The file is read and checked before any model loads.
-    public static func runTask(modelPath: String, taskPath: String, referencePath: String?, limit: Int?) throws -> TaskReport {
+    public static func runTask(modelPath: String, taskPath: String, referencePath: String?, limit: Int?) throws
+        -> TaskReport
+    {
         let start = Date()
         var items = try MultipleChoiceItem.load(contentsOf: taskPath)
         if let limit {
@@ -90,7 +101,8 @@ extension EvaluationCommand {
         let tokenizer = try loaded.requireTokenizer()
         let reference = try referencePath.map { try ModelLoader.load($0).model }
         if let reference, reference.vocabularySize != loaded.model.vocabularySize {
-            throw AnalysisError.vocabularyMismatch(model: loaded.model.vocabularySize, reference: reference.vocabularySize)
+            throw AnalysisError.vocabularyMismatch(
+                model: loaded.model.vocabularySize, reference: reference.vocabularySize)
         }
         let contextLength = min(loaded.model.contextLength, reference?.contextLength ?? .max)
         let prepared = try TaskEvaluation.prepare(items, tokenizer: tokenizer, contextLength: contextLength)
@@ -104,6 +116,7 @@ extension EvaluationCommand {
         return TaskReport(
             model: modelPath, task: taskPath, result: result, referenceModel: referencePath, reference: referenceResult,
             agreement: referenceResult.map { result.agreement(with: $0) }, contextLength: contextLength,
-            scoringSeconds: scoringSeconds, seconds: Date().timeIntervalSince(start), peakMemoryMB: ResourceUsage.peakMemoryMB())
+            scoringSeconds: scoringSeconds, seconds: Date().timeIntervalSince(start),
+            peakMemoryMB: ResourceUsage.peakMemoryMB())
     }
 }

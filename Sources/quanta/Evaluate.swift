@@ -8,7 +8,7 @@ import Pipeline
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Perplexity over non-overlapping windows of a text (--text), or multiple-choice accuracy on a task file (--task); with --reference also the reference's numbers and agreement.",
+        abstract: "Perplexity of a text (--text) or multiple-choice accuracy (--task), optionally against a reference.",
         discussion: """
             --task reads JSON Lines, one item per line: {"context": str, "choices": [str, ...], "answer": int}, or \
             msModelSlim's BoolQ layout {"title", "passage", "question", "answer": bool} (prompt "{title} -- {passage}\\n\
@@ -18,7 +18,8 @@ struct Evaluate: ParsableCommand {
             """)
 
     @Argument(help: "Model: a GGUF file or a Hugging Face folder.") var model: String
-    @Option(help: "UTF-8 text file to score for perplexity (tokenized whole, without BOS unless the model asks for one).")
+    @Option(
+        help: "UTF-8 text file to score for perplexity (tokenized whole, without BOS unless the model asks for one).")
     var text: String?
     @Option(help: "JSON Lines file of multiple-choice items to score for accuracy.") var task: String?
     // Numbers parse unconditionally, so `--windows -3` is judged as -3 instead of a missing value and an option.
@@ -27,13 +28,14 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Windows scored from the start of the text (--text; 0 = all; default 40).")
     var windows: Int?
     @Option(parsing: .unconditional, help: "Score only the first N items of the task file (--task).") var limit: Int?
-    @Option(help: "Reference model: KL divergence, top-1 agreement and perplexity ratio (--text), or its accuracy and the share of items where both chose the same answer (--task).")
+    @Option(help: "Reference model: KL, top-1, perplexity ratio (--text); its accuracy, answer agreement (--task).")
     var reference: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func validate() throws {
         switch (text, task) {
-        case (nil, nil): throw ValidationError("pass --text FILE (perplexity) or --task FILE (multiple-choice accuracy)")
+        case (nil, nil):
+            throw ValidationError("pass --text FILE (perplexity) or --task FILE (multiple-choice accuracy)")
         case (.some, .some): throw ValidationError("--text and --task are mutually exclusive: pass one of them")
         case (.some, nil):
             if limit != nil { throw ValidationError("--limit applies to --task, not --text") }
@@ -41,15 +43,20 @@ struct Evaluate: ParsableCommand {
             if sequenceLength != nil { throw ValidationError("--seq-len applies to --text, not --task") }
             if windows != nil { throw ValidationError("--windows applies to --text, not --task") }
         }
-        if let sequenceLength, sequenceLength < 2 { throw ValidationError("--seq-len must be >= 2, got \(sequenceLength)") }
-        if let windows, windows < 0 { throw ValidationError("--windows must be >= 0 (0 scores every window), got \(windows)") }
+        if let sequenceLength, sequenceLength < 2 {
+            throw ValidationError("--seq-len must be >= 2, got \(sequenceLength)")
+        }
+        if let windows, windows < 0 {
+            throw ValidationError("--windows must be >= 0 (0 scores every window), got \(windows)")
+        }
         if let limit, limit < 1 { throw ValidationError("--limit must be >= 1, got \(limit)") }
     }
 
     func run() throws {
         try reportingErrors {
             if let task {
-                let report = try EvaluationCommand.runTask(modelPath: model, taskPath: task, referencePath: reference, limit: limit)
+                let report = try EvaluationCommand.runTask(
+                    modelPath: model, taskPath: task, referencePath: reference, limit: limit)
                 if json { try printJSON(report) } else { print(report.humanReadable) }
                 return
             }
