@@ -8,6 +8,14 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible {
     case invalidSetting(String)
     /// Two models disagree on the vocabulary.
     case vocabularyMismatch(model: Int, reference: Int)
+    /// A task file cannot be read (missing, unreadable).
+    case unreadableTaskFile(path: String, reason: String)
+    /// A task file holds no items.
+    case emptyTaskFile(path: String)
+    /// One line of a task file is not a valid item; `line` is 1-based.
+    case malformedTaskLine(path: String, line: Int, reason: String)
+    /// An item cannot be scored with this tokenizer and model; `item` is 0-based in the order given.
+    case unscorableItem(item: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -17,6 +25,10 @@ public enum AnalysisError: Error, Equatable, CustomStringConvertible {
         case let .invalidSetting(reason): reason
         case let .vocabularyMismatch(model, reference):
             "the model's vocabulary (\(model)) differs from the reference's (\(reference)); they cannot be compared"
+        case let .unreadableTaskFile(path, reason): "\(path): cannot read the task file: \(reason)"
+        case let .emptyTaskFile(path): "\(path): the task file holds no items (expected one JSON object per line)"
+        case let .malformedTaskLine(path, line, reason): "\(path):\(line): \(reason)"
+        case let .unscorableItem(item, reason): "task item \(item): \(reason)"
         }
     }
 }
