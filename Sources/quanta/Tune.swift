@@ -24,8 +24,12 @@ struct Tune: ParsableCommand {
     @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
     var sequenceLength: Int?
     @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
-    @Option(name: .customLong("eval"), help: "Evaluation text (UTF-8) the budget is measured on.") var evaluationText: String
-    @Option(help: "Budget against the float model: ppl<=+1% (perplexity increase), ppl<=+0.3, or kl<=0.02.") var budget: String
+    @Option(name: .customLong("eval"), help: "Evaluation text (UTF-8) a perplexity or KL budget is measured on.") var evaluationText: String?
+    @Option(help: "Multiple-choice task items (JSONL, as `quanta eval --task`) a task-accuracy budget is measured on.") var task: String?
+    @Option(name: .customLong("screen-items"), parsing: .unconditional, help: "Task items for screening candidates (the first ones).")
+    var screenItems = 50
+    @Option(help: "Budget against the float model: ppl<=+1% (perplexity increase), ppl<=+0.3, kl<=0.02, or acc>=-2% (task accuracy drop).")
+    var budget: String
     @Option(parsing: .unconditional, help: "Evaluation windows for full evaluations.") var windows = 40
     @Option(name: .customLong("eval-seq-len"), parsing: .unconditional, help: "Tokens per evaluation window.") var evaluationSequenceLength = 512
     @Option(name: .customLong("screen-windows"), parsing: .unconditional, help: "Windows for screening candidates.") var screenWindows = 8
@@ -45,7 +49,16 @@ struct Tune: ParsableCommand {
 
     func validate() throws {
         try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
-        do { _ = try TuneBudget(budget) } catch { throw ValidationError("--budget: \(error)") }
+        let stated: TuneBudget
+        do { stated = try TuneBudget(budget) } catch { throw ValidationError("--budget: \(error)") }
+        if stated.isTaskAccuracy {
+            guard task != nil else { throw ValidationError("--budget \(budget) is on task accuracy: give --task FILE.jsonl") }
+            guard evaluationText == nil else { throw ValidationError("--eval is for perplexity and KL budgets; a task-accuracy budget uses --task") }
+        } else {
+            guard evaluationText != nil else { throw ValidationError("--budget \(budget) is measured on a text: give --eval FILE") }
+            guard task == nil else { throw ValidationError("--task is for task-accuracy budgets (acc>=-2%)") }
+        }
+        guard screenItems >= 1 else { throw ValidationError("--screen-items must be >= 1, got \(screenItems)") }
         guard windows >= 1 else { throw ValidationError("--windows must be >= 1, got \(windows)") }
         guard evaluationSequenceLength >= 2 else { throw ValidationError("--eval-seq-len must be >= 2, got \(evaluationSequenceLength)") }
         guard screenWindows >= 1, screenWindows <= windows else {
@@ -64,7 +77,8 @@ struct Tune: ParsableCommand {
             var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
             try layerChoices.apply(to: &recipe)
             try recipe.validate()
-            let text = try TextFile.read(evaluationText)
+            let text = try evaluationText.map { try TextFile.read($0) } ?? ""
+            let items = try task.map { try MultipleChoiceItem.load(contentsOf: $0) }
             if FileManager.default.fileExists(atPath: out),
                !FileManager.default.fileExists(atPath: out + "/" + TuneCache.fileName) {
                 throw PipelineError.invalidArgument("\(out) exists and is not a tuning folder (no \(TuneCache.fileName)); choose another --out")
@@ -78,7 +92,11 @@ struct Tune: ParsableCommand {
                 screenWindows: screenWindows, maxEvaluations: maxEvaluations, ranking: rank,
                 alternatives: noAlternatives ? []
                     : alternatives.isEmpty ? TuneCandidates.Alternative.defaults(for: recipe)
-                    : try alternatives.map { try TuneCandidates.Alternative($0) })
+                    : try alternatives.map { try TuneCandidates.Alternative($0) },
+                taskItems: try items.map {
+                    try TaskEvaluation.prepare($0, tokenizer: try loaded.requireTokenizer(), contextLength: loaded.model.contextLength)
+                },
+                screenItems: screenItems)
             var progress = RecipeTuner.Progress()
             progress.message = { ProgressBar.log($0) }
             let stated = try TuneBudget(budget)
@@ -97,8 +115,14 @@ struct Tune: ParsableCommand {
             } else {
                 print("budget:       \(report.budget) \(report.meetsBudget ? "met" : "NOT met")")
                 print("best:         \(report.best)")
-                print(String(format: "perplexity:   %.4f (float %.4f, %@); KL %.4f; top-1 %.2f%%", report.perplexity,
-                             report.floatPerplexity, report.metric, report.klDivergence, report.top1Agreement * 100))
+                if let perplexity = report.perplexity, let floatPerplexity = report.floatPerplexity,
+                   let kl = report.klDivergence, let top1 = report.top1Agreement {
+                    print(String(format: "perplexity:   %.4f (float %.4f, %@); KL %.4f; top-1 %.2f%%", perplexity,
+                                 floatPerplexity, report.metric, kl, top1 * 100))
+                }
+                if let accuracy = report.accuracy, let floatAccuracy = report.floatAccuracy {
+                    print(String(format: "accuracy:     %.2f%% (float %.2f%%, %@)", accuracy * 100, floatAccuracy * 100, report.metric))
+                }
                 print(String(format: "bits/weight:  %.3f (quantized layers; float layers at 16)", report.bitsPerWeight))
                 print("layers:       \(report.floatLayers.count) kept in float, \(report.raisedLayers.count) raised")
                 print(String(format: "search:       %d steps, %.0f s", report.steps.count, report.seconds))

@@ -86,8 +86,9 @@ struct TuneCommandLineTests {
         let (model, text, directory) = try TinyModelFiles.modelAndCalibrationText()
         let out = directory + "/bad"
         for (budget, fragment) in [
-            ("ppl<=+abc", "'abc' is not a number"), ("kl<=-0.1", "must not be negative"), ("acc<=1", "unknown metric 'acc'"),
-            ("ppl<=1%", "an increase over float"), ("ppl", "expected METRIC<=BOUND"),
+            ("ppl<=+abc", "'abc' is not a number"), ("kl<=-0.1", "must not be negative"), ("acc<=1", "task accuracy is bounded from below"), ("bleu<=1", "unknown metric 'bleu'"),
+            ("ppl<=1%", "an increase over float"), ("ppl", "expected METRIC<=BOUND"), ("acc>=2%", "a drop below float"),
+            ("kl>=0.1", "kl is bounded from above"),
         ] {
             let outcome = try Self.tune(model, text: text, out: out, budget: budget)
             #expect(outcome.status == 64, "\(budget): \(outcome.stderr)")
@@ -97,5 +98,32 @@ struct TuneCommandLineTests {
             ["tune", model, "--recipe", "w8a8-int8-static", "--calib", text, "--eval", text, "--budget", "kl<=0.1",
              "--keep-float", "*.nothing", "--out", out], mentioning: "--keep-float '*.nothing' matches no linear layer")
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func aTaskAccuracyBudgetScoresTheItems() throws {
+        let (model, text, directory) = try TinyModelFiles.modelAndCalibrationText()
+        let items = directory + "/items.jsonl"
+        let lines = (0..<12).map { i in
+            #"{"context": "the theme in the", "choices": [" text", " thing", " other"], "answer": \#(i % 3)}"#
+        }
+        try lines.joined(separator: "\n").write(toFile: items, atomically: true, encoding: .utf8)
+        let outcome = try CommandLineTests.run([
+            "tune", model, "--recipe", "w8a8-int8-static", "--calib", text, "--samples", "2", "--seq-len", "16",
+            "--task", items, "--screen-items", "6", "--budget", "acc>=-100%", "--out", directory + "/acc", "--json",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let report = try Self.json(outcome.stdout)
+        #expect(report["meets_budget"] as? Bool == true)
+        #expect(report["accuracy"] is Double && report["float_accuracy"] is Double)
+        #expect(report["perplexity"] == nil)
+        let steps = try #require(report["steps"] as? [[String: Any]])
+        #expect(steps.first.flatMap { ($0["metrics"] as? [String: Any])?["windows"] as? Int } == 6)
+
+        try CommandLineTests.expectUsageError(
+            ["tune", model, "--recipe", "w8a8-int8-static", "--eval", text, "--budget", "acc>=-2%", "--out", directory + "/x"],
+            message: "--budget acc>=-2% is on task accuracy: give --task FILE.jsonl")
+        try CommandLineTests.expectUsageError(
+            ["tune", model, "--recipe", "w8a8-int8-static", "--task", items, "--budget", "ppl<=+1%", "--out", directory + "/x"],
+            message: "--budget ppl<=+1% is measured on a text: give --eval FILE")
     }
 }

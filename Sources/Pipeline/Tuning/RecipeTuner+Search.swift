@@ -28,9 +28,16 @@ extension RecipeTuner {
         let tokensKey: String
         var log: [Step] = []
         var quantizedNames: [String] = []
+        /// The float model's accuracy by item count (screening uses the first items).
+        var floatAccuracy: [Int: Double] = [:]
 
         init(loaded: LoadedModel, tokens: [Int], configuration: Configuration, cache: TuneCache, progress: Progress) throws {
-            let full = try PerplexityEvaluation(configuration: configuration.evaluation).windows(of: tokens).count
+            let full = configuration.taskItems != nil ? configuration.screenWindows
+                : try PerplexityEvaluation(configuration: configuration.evaluation).windows(of: tokens).count
+            guard configuration.budget.isTaskAccuracy == (configuration.taskItems != nil) else {
+                throw PipelineError.invalidArgument(configuration.budget.isTaskAccuracy
+                    ? "a task-accuracy budget needs multiple-choice task items" : "task items need a task-accuracy budget (acc>=-2%)")
+            }
             guard configuration.screenWindows >= 1, configuration.maxEvaluations >= 1 else {
                 throw PipelineError.invalidArgument("screening needs at least 1 window and the search at least 1 full evaluation")
             }
@@ -70,8 +77,10 @@ extension RecipeTuner {
         mutating func measure(_ candidate: Candidate, _ phase: Phase) throws -> (TuneCache.Result, QuantizedModel?) {
             var evaluation = configuration.evaluation
             if phase == .screen { evaluation.windowCount = configuration.screenWindows }
-            let key = [modelKey, Self.key(candidate.recipe), tokensKey, "\(evaluation.sequenceLength)x\(evaluation.windowCount ?? 0)",
-                       phase == .final ? "final" : "reused-calibration"].joined(separator: "|")
+            let items = configuration.taskItems.map { phase == .screen ? Array($0.prefix(configuration.screenItems)) : $0 }
+            let scope = items.map { "items \($0.count)" } ?? "\(evaluation.sequenceLength)x\(evaluation.windowCount ?? 0)"
+            let key = [modelKey, Self.key(candidate.recipe), tokensKey, scope, phase == .final ? "final" : "reused-calibration"]
+                .joined(separator: "|")
             let start = Date()
             var model: QuantizedModel?
             let result: TuneCache.Result
@@ -81,11 +90,20 @@ extension RecipeTuner {
                 let quantized = try ModelQuantization.run(
                     loaded, recipe: candidate.recipe, keepsReference: phase == .final, cache: phase == .final ? nil : calibration,
                     progress: progress.quantization)
-                let scored = try PerplexityEvaluation(configuration: evaluation).evaluate(
-                    quantized.model, tokens: tokens, reference: loaded.model)
-                let metrics = TuneMetrics(
-                    perplexity: scored.perplexity, floatPerplexity: scored.referencePerplexity!,
-                    klDivergence: scored.klDivergence!, top1Agreement: scored.top1Agreement!, windows: scored.windows)
+                let metrics: TuneMetrics
+                if let items {
+                    let scored = try TaskEvaluation.score(quantized.model, items: items)
+                    if floatAccuracy[items.count] == nil {
+                        floatAccuracy[items.count] = try TaskEvaluation.score(loaded.model, items: items).accuracy
+                    }
+                    metrics = TuneMetrics(accuracy: scored.accuracy, floatAccuracy: floatAccuracy[items.count], windows: items.count)
+                } else {
+                    let scored = try PerplexityEvaluation(configuration: evaluation).evaluate(
+                        quantized.model, tokens: tokens, reference: loaded.model)
+                    metrics = TuneMetrics(
+                        perplexity: scored.perplexity, floatPerplexity: scored.referencePerplexity!,
+                        klDivergence: scored.klDivergence!, top1Agreement: scored.top1Agreement!, windows: scored.windows)
+                }
                 result = TuneCache.Result(metrics: metrics, bitsPerWeight: bitsPerWeight(quantized))
                 cache.results[key] = result
                 model = quantized

@@ -24,13 +24,19 @@ public enum RecipeTuner {
         public var maxEvaluations: Int
         public var ranking: LayerRollback.Ranking
         public var alternatives: [TuneCandidates.Alternative]
+        /// Multiple-choice items, for a budget on task accuracy (scored instead of the text windows).
+        public var taskItems: [TaskEvaluation.PreparedItem]?
+        /// Items for screening (the first ones), for a budget on task accuracy.
+        public var screenItems: Int
 
         public init(
             budget: TuneBudget, evaluation: PerplexityEvaluation.Configuration, screenWindows: Int = 8,
-            maxEvaluations: Int = 6, ranking: LayerRollback.Ranking = .measured, alternatives: [TuneCandidates.Alternative]
+            maxEvaluations: Int = 6, ranking: LayerRollback.Ranking = .measured, alternatives: [TuneCandidates.Alternative],
+            taskItems: [TaskEvaluation.PreparedItem]? = nil, screenItems: Int = 50
         ) {
             (self.budget, self.evaluation, self.screenWindows, self.maxEvaluations, self.ranking, self.alternatives) = (
                 budget, evaluation, screenWindows, maxEvaluations, ranking, alternatives)
+            (self.taskItems, self.screenItems) = (taskItems, screenItems)
         }
     }
 

@@ -14,10 +14,12 @@ public enum TuneCommand {
         public var meetsBudget: Bool
         public var best: String
         public var metric: String
-        public var perplexity: Double
-        public var floatPerplexity: Double
-        public var klDivergence: Double
-        public var top1Agreement: Double
+        public var perplexity: Double?
+        public var floatPerplexity: Double?
+        public var klDivergence: Double?
+        public var top1Agreement: Double?
+        public var accuracy: Double?
+        public var floatAccuracy: Double?
         public var bitsPerWeight: Double
         public var floatLayers: [String]
         public var raisedLayers: [String]
@@ -25,7 +27,8 @@ public enum TuneCommand {
         public var seconds: Double
 
         enum CodingKeys: String, CodingKey {
-            case budget, best, metric, perplexity, steps, seconds
+            case budget, best, metric, perplexity, steps, seconds, accuracy
+            case floatAccuracy = "float_accuracy"
             case meetsBudget = "meets_budget"
             case floatPerplexity = "float_perplexity"
             case klDivergence = "kl_divergence"
@@ -36,7 +39,8 @@ public enum TuneCommand {
         }
     }
 
-    /// Tunes `recipe` for `loaded` on `evaluationText` and writes `directory` (which may hold an earlier run's output:
+    /// Tunes `recipe` for `loaded` on `evaluationText` (or, for a task-accuracy budget, on the configuration's task
+    /// items; the text may then be empty) and writes `directory` (which may hold an earlier run's output:
     /// its cache is reused and its files replaced, each under a temporary name first).
     public static func run(
         _ loaded: LoadedModel, recipe: QuantRecipe, evaluationText: String, configuration: RecipeTuner.Configuration,
@@ -60,7 +64,8 @@ public enum TuneCommand {
             budget: budget.text, meetsBudget: outcome.meetsBudget, best: outcome.bestChange,
             metric: budget.format(budget.value(of: outcome.metrics)), perplexity: outcome.metrics.perplexity,
             floatPerplexity: outcome.metrics.floatPerplexity, klDivergence: outcome.metrics.klDivergence,
-            top1Agreement: outcome.metrics.top1Agreement, bitsPerWeight: outcome.bitsPerWeight,
+            top1Agreement: outcome.metrics.top1Agreement, accuracy: outcome.metrics.accuracy,
+            floatAccuracy: outcome.metrics.floatAccuracy, bitsPerWeight: outcome.bitsPerWeight,
             floatLayers: outcome.floatLayers, raisedLayers: outcome.raisedLayers, steps: outcome.log,
             seconds: Date().timeIntervalSince(start))
         let encoder = JSONEncoder()
