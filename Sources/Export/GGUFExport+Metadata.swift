@@ -1,3 +1,4 @@
+import Foundation
 import Inference
 import ModelFormats
 import Tokenization
@@ -24,17 +25,20 @@ extension GGUFExport {
     ///   or whose size is not the embedding's.
     static func metadata(
         configuration c: LlamaConfiguration, tokenizer: ByteLevelBPETokenizer?, chatTemplate: String?, name: String,
-        mainType: GGMLType
+        mainType: GGMLType, sourcePath: String
     ) throws(ExportError) -> [(String, GGUFValue)] {
         guard let tokenizer else {
             throw .unsupportedModel("the model has no tokenizer; llama.cpp needs tokenizer.ggml.* to run it")
         }
-        let vocabulary: GGUFVocabulary
+        var vocabulary: GGUFVocabulary
         do {
             vocabulary = try tokenizer.ggufVocabulary()
         } catch {
             throw .unsupportedModel("tokenizer: \(error)")
         }
+        let named = folderSpecialTokens(sourcePath, tokenizer: tokenizer)
+        vocabulary.bosTokenID = vocabulary.bosTokenID ?? named.bos
+        vocabulary.eosTokenID = vocabulary.eosTokenID ?? named.eos
         guard vocabulary.tokens.count == c.vocabularySize else {
             throw .unsupportedModel(
                 "the tokenizer has \(vocabulary.tokens.count) tokens but the embedding \(c.vocabularySize) rows")
@@ -74,5 +78,19 @@ extension GGUFExport {
         entries.append(("tokenizer.ggml.add_eos_token", .bool(vocabulary.addsEOS)))
         if let chatTemplate { entries.append(("tokenizer.chat_template", .string(chatTemplate))) }
         return entries
+    }
+
+    /// BOS and EOS ids named by a Hugging Face folder's `tokenizer_config.json` (`bos_token`, `eos_token`), which a
+    /// tokenizer read from `tokenizer.json` alone does not know; nil for anything else.
+    static func folderSpecialTokens(_ path: String, tokenizer: ByteLevelBPETokenizer) -> (bos: Int?, eos: Int?) {
+        guard let data = FileManager.default.contents(atPath: path + "/tokenizer_config.json"),
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return (nil, nil) }
+        func id(_ key: String) -> Int? {
+            // transformers writes either the token text or an AddedToken object with a "content" field.
+            let text = object[key] as? String ?? (object[key] as? [String: Any])?["content"] as? String
+            return text.flatMap(tokenizer.id(for:))
+        }
+        return (id("bos_token"), id("eos_token"))
     }
 }

@@ -115,7 +115,8 @@ public enum GGUFExport {
         let mainType = mainTypes.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key ?? configuration.floatWeightType
         let name = configuration.name ?? URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
         for (key, value) in try metadata(
-            configuration: c, tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate, name: name, mainType: mainType)
+            configuration: c, tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate, name: name, mainType: mainType,
+            sourcePath: loaded.path)
         {
             writer.set(key, value)
         }
