@@ -43,7 +43,8 @@ public enum GGMLBlockEncoder {
     ) {
         precondition(codes.count == blockElementCount)
         let range = codeRange(type)
-        precondition(codes.allSatisfy { range.contains($0) }, "GGMLBlockEncoder: code outside \(range) for \(type.name)")
+        precondition(
+            codes.allSatisfy { range.contains($0) }, "GGMLBlockEncoder: code outside \(range) for \(type.name)")
         out.appendHalf(d)
         if hasMinimum(type) { out.appendHalf(m) }
         let q = Array(codes)

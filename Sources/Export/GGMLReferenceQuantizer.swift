@@ -51,7 +51,9 @@ public enum GGMLReferenceQuantizer {
     public static func appendRow(_ type: GGMLType, _ values: some Collection<Float>, to out: inout [UInt8]) {
         switch type {
         case .f32:
-            for x in values { for shift in [0, 8, 16, 24] { out.append(UInt8(truncatingIfNeeded: x.bitPattern >> UInt32(shift))) } }
+            for x in values {
+                for shift in [0, 8, 16, 24] { out.append(UInt8(truncatingIfNeeded: x.bitPattern >> UInt32(shift))) }
+            }
         case .f16:
             for x in values { out.appendHalf(Float16(x)) }
         case .bf16:

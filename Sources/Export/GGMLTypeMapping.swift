@@ -53,7 +53,8 @@ public enum GGMLTypeMapping {
             return .refused(reason: "GGML has no FP8 type", nearest: nearest)
         }
         if type.isMicroscaling {
-            return .refused(reason: "OCP MX element formats with E8M0 block scales are not a GGML type here", nearest: nearest)
+            return .refused(
+                reason: "OCP MX element formats with E8M0 block scales are not a GGML type here", nearest: nearest)
         }
         guard rowLength % GGMLBlockEncoder.blockElementCount == 0 else {
             return .refused(reason: "rows of \(rowLength) elements are not whole blocks of 32", nearest: .f16)
@@ -64,7 +65,8 @@ public enum GGMLTypeMapping {
         case .perGroup where (scheme.groupSize ?? 0) % GGMLBlockEncoder.blockElementCount == 0: break
         case .perGroup:
             return .refused(
-                reason: "groups of \(scheme.groupSize ?? 0) elements: a block of 32 would span two scales", nearest: nearest)
+                reason: "groups of \(scheme.groupSize ?? 0) elements: a block of 32 would span two scales",
+                nearest: nearest)
         default:
             return .refused(
                 reason: "\(scheme.granularity.rawValue) scales along axis \(scheme.axis) vary inside a block of 32",

@@ -54,26 +54,36 @@ extension GGUFExport {
                 String(format: "bits/weight:  %.3f (linear weights, scales included)", linearBitsPerWeight),
             ]
             if scaleRounding.elementCount > 0 {
-                lines.append(String(
-                    format: "fp16 scales:  max change %.3g (%.4f of a step, %.2e relative), rms change %.2e of the weights",
-                    scaleRounding.maxAbsoluteChange, scaleRounding.maxChangeInSteps, scaleRounding.maxRelativeChange,
-                    scaleRounding.relativeRMSChange))
+                lines.append(
+                    String(
+                        format:
+                            "fp16 scales:  max change %.3g (%.4f of a step, %.2e relative), rms change %.2e of the weights",
+                        scaleRounding.maxAbsoluteChange, scaleRounding.maxChangeInSteps,
+                        scaleRounding.maxRelativeChange,
+                        scaleRounding.relativeRMSChange))
             }
             if floatConversion.elementCount > 0 {
-                lines.append(String(
-                    format: "float layers: max change %.3g, rms change %.2e of the weights", floatConversion.maxAbsoluteChange,
-                    floatConversion.relativeRMSChange))
+                lines.append(
+                    String(
+                        format: "float layers: max change %.3g, rms change %.2e of the weights",
+                        floatConversion.maxAbsoluteChange,
+                        floatConversion.relativeRMSChange))
             }
             if !requantizedLayers.isEmpty {
-                lines.append(String(
-                    format: "requantized:  %d layers to %@ from their dequantized weights: rms error %.2e of the weights, max %.3g",
-                    requantizedLayers.count, requantizeType ?? "?", requantization.relativeRMSChange,
-                    requantization.maxAbsoluteChange))
+                lines.append(
+                    String(
+                        format:
+                            "requantized:  %d layers to %@ from their dequantized weights: rms error %.2e of the weights, max %.3g",
+                        requantizedLayers.count, requantizeType ?? "?", requantization.relativeRMSChange,
+                        requantization.maxAbsoluteChange))
             }
             if !droppedQuantizers.isEmpty {
-                lines.append("dropped:      \(droppedQuantizers.count) activation/KV-cache quantizers (llama.cpp runs them in float)")
+                lines.append(
+                    "dropped:      \(droppedQuantizers.count) activation/KV-cache quantizers (llama.cpp runs them in float)"
+                )
             }
-            lines.append(String(format: "written:      %@ (%.1f MB) in %.1f s", output, Double(fileBytes) / 1e6, seconds))
+            lines.append(
+                String(format: "written:      %@ (%.1f MB) in %.1f s", output, Double(fileBytes) / 1e6, seconds))
             return lines.joined(separator: "\n")
         }
     }

@@ -28,7 +28,10 @@ public enum GGUFExport {
         /// `general.name`; nil uses the source's file or folder name.
         public var name: String?
 
-        public init(floatWeightType: GGMLType = .f16, requantizeType: GGMLType? = nil, overwrite: Bool = false, name: String? = nil) {
+        public init(
+            floatWeightType: GGMLType = .f16, requantizeType: GGMLType? = nil, overwrite: Bool = false,
+            name: String? = nil
+        ) {
             self.floatWeightType = floatWeightType
             self.requantizeType = requantizeType
             self.overwrite = overwrite
@@ -46,13 +49,17 @@ public enum GGUFExport {
     /// Exports `loaded` to `path` (temporary file, then rename).
     /// - Throws: `ExportError` for what the file cannot express (before anything is written), an existing output
     ///   without `overwrite`, or a model llama.cpp's metadata cannot describe; `FormatError` when writing fails.
-    public static func export(_ loaded: LoadedModel, to path: String, configuration: Configuration = .init()) throws -> Report {
+    public static func export(_ loaded: LoadedModel, to path: String, configuration: Configuration = .init()) throws
+        -> Report
+    {
         let start = Date()
         for type in [configuration.floatWeightType] + (configuration.requantizeType.map { [$0] } ?? [])
         where !writableTypes.contains(type) {
             throw ExportError.unsupportedType(type)
         }
-        if FileManager.default.fileExists(atPath: path) && !configuration.overwrite { throw ExportError.outputExists(path: path) }
+        if FileManager.default.fileExists(atPath: path) && !configuration.overwrite {
+            throw ExportError.outputExists(path: path)
+        }
         let model = loaded.model
         let plans = try plan(model, configuration: configuration)
         let dropped = try droppedQuantizers(model, allowed: configuration.requantizeType != nil)
@@ -82,7 +89,9 @@ public enum GGUFExport {
             try addFloat("model.layers.\(index).post_attention_layernorm.weight", block.postAttentionNorm, .f32)
             for path in LlamaModel.Block.linearPaths {
                 let linear = block[keyPath: path]
-                let heads: Int? = path == \.queryProjection ? c.attentionHeadCount
+                let heads: Int? =
+                    path == \.queryProjection
+                    ? c.attentionHeadCount
                     : path == \.keyProjection ? c.keyValueHeadCount : nil
                 linears.append((linear, heads))
             }
@@ -100,7 +109,8 @@ public enum GGUFExport {
                 let order = RotaryPermutation.huggingFaceRowsInGGUFOrder(rowCount: linear.outFeatures, headCount: heads)
                 for (ggufRow, hfRow) in order.enumerated() {
                     bytes.replaceSubrange(
-                        (ggufRow * rowBytes)..<((ggufRow + 1) * rowBytes), with: hfBytes[(hfRow * rowBytes)..<((hfRow + 1) * rowBytes)])
+                        (ggufRow * rowBytes)..<((ggufRow + 1) * rowBytes),
+                        with: hfBytes[(hfRow * rowBytes)..<((hfRow + 1) * rowBytes)])
                 }
             }
             try add(linear.name + ".weight", linear.weight.shape, type, bytes)
@@ -112,10 +122,13 @@ public enum GGUFExport {
                 try addFloat(linear.name + ".bias", permuted, .f32)
             }
         }
-        let mainType = mainTypes.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key ?? configuration.floatWeightType
+        let mainType =
+            mainTypes.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key
+            ?? configuration.floatWeightType
         let name = configuration.name ?? URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
         for (key, value) in try metadata(
-            configuration: c, tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate, name: name, mainType: mainType,
+            configuration: c, tokenizer: loaded.tokenizer, chatTemplate: loaded.chatTemplate, name: name,
+            mainType: mainType,
             sourcePath: loaded.path)
         {
             writer.set(key, value)
@@ -136,7 +149,8 @@ public enum GGUFExport {
         let requantize = configuration.requantizeType
         for linear in model.linearLayers {
             if linear.name == model.lmHead.name && model.configuration.tieWordEmbeddings { continue }
-            let nearest = linear.quantizedWeight.map { GGMLTypeMapping.nearestType($0.scheme) } ?? configuration.floatWeightType
+            let nearest =
+                linear.quantizedWeight.map { GGMLTypeMapping.nearestType($0.scheme) } ?? configuration.floatWeightType
             if let transform = linear.inputTransform {
                 transforms.append((linear.name, transform.dimension, nearest))
                 plans[linear.name] = .requantize(requantize ?? nearest, foldsTransform: true)
@@ -153,7 +167,8 @@ public enum GGUFExport {
         }
         guard requantize == nil else { return plans }
         if let (layer, dimension, nearest) = transforms.first {
-            throw .onlineTransform(layer: layer, moreLayers: transforms.count - 1, dimension: dimension, nearest: nearest)
+            throw .onlineTransform(
+                layer: layer, moreLayers: transforms.count - 1, dimension: dimension, nearest: nearest)
         }
         if let (layer, scheme, reason, nearest) = refused.first {
             throw .inexpressibleScheme(
@@ -175,7 +190,9 @@ public enum GGUFExport {
             if block.valueQuantizer != nil { points.append("model.layers.\(index).self_attn.values") }
         }
         points.sort()
-        if !allowed, let first = points.first { throw .activationQuantization(point: first, morePoints: points.count - 1) }
+        if !allowed, let first = points.first {
+            throw .activationQuantization(point: first, morePoints: points.count - 1)
+        }
         return points
     }
 
@@ -204,13 +221,15 @@ public enum GGUFExport {
     }
 
     /// `tensor` as `type` through llama.cpp's reference quantizer (or a float cast), with what that changed.
-    static func encodeFloat(_ tensor: Tensor, as type: GGMLType, name: String, change: inout WeightChange) throws(ExportError)
+    static func encodeFloat(_ tensor: Tensor, as type: GGMLType, name: String, change: inout WeightChange)
+        throws(ExportError)
         -> [UInt8]
     {
         let rowLength = tensor.shape.last ?? 1
         guard rowLength % type.blockLayout.elementCount == 0 else {
             throw .unsupportedModel(
-                "\(name): rows of \(rowLength) elements are not whole \(type.name) blocks of \(type.blockLayout.elementCount); use a float type")
+                "\(name): rows of \(rowLength) elements are not whole \(type.name) blocks of \(type.blockLayout.elementCount); use a float type"
+            )
         }
         let bytes = GGMLReferenceQuantizer.encode(tensor, as: type)
         if type != .f32 {

@@ -30,11 +30,13 @@ extension ByteLevelBPETokenizer {
         case .llama3: preName = "llama-bpe"
         default:
             throw .notExportable(
-                component: "tokenizer.ggml.pre", reason: "the pre-tokenizer \(preTokenizer.steps) has no llama.cpp name")
+                component: "tokenizer.ggml.pre", reason: "the pre-tokenizer \(preTokenizer.steps) has no llama.cpp name"
+            )
         }
         guard ignoresMerges == (preTokenizer == .llama3) else {
             throw .notExportable(
-                component: "tokenizer.ggml.pre", reason: "ignore_merges is \(ignoresMerges), llama.cpp ties it to llama-bpe")
+                component: "tokenizer.ggml.pre",
+                reason: "ignore_merges is \(ignoresMerges), llama.cpp ties it to llama-bpe")
         }
         if let unknownTokenID {
             throw .notExportable(

@@ -8,15 +8,22 @@ import Pipeline
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a quantized folder (or a float model) as a GGUF file llama.cpp runs, keeping the saved codes.")
+        abstract: "Export a quantized folder (or a float model) as a GGUF file llama.cpp runs, keeping the saved codes."
+    )
 
     @Argument(help: "A folder written by `quanta quantize`, or a float model (GGUF file or Hugging Face folder).")
     var source: String
     @Option(help: "Output format (gguf).") var format: String
     @Option(help: "Output file.") var out: String
-    @Option(help: "GGML type of weights that are float in the source: f16 (default), bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1.")
+    @Option(
+        help:
+            "GGML type of weights that are float in the source: f16 (default), bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1."
+    )
     var type: String = "f16"
-    @Option(help: "Convert weights no GGML type holds exactly (and online rotations) to this type from the dequantized weights, dropping activation/KV quantizers; prints the cost.")
+    @Option(
+        help:
+            "Convert weights no GGML type holds exactly (and online rotations) to this type from the dequantized weights, dropping activation/KV quantizers; prints the cost."
+    )
     var requantize: String?
     @Flag(help: "Replace the output file if it exists.") var overwrite = false
     @Flag(help: "Print the report as JSON.") var json = false
@@ -46,7 +53,8 @@ struct ExportCommand: ParsableCommand {
             let loaded = try ModelLoader.load(source)
             let settings = GGUFExport.Configuration(
                 floatWeightType: try Self.ggmlType(type, flag: "--type"),
-                requantizeType: try requantize.map { try Self.ggmlType($0, flag: "--requantize") }, overwrite: overwrite)
+                requantizeType: try requantize.map { try Self.ggmlType($0, flag: "--requantize") }, overwrite: overwrite
+            )
             let report: GGUFExport.Report
             do {
                 report = try GGUFExport.export(loaded, to: out, configuration: settings)

@@ -32,8 +32,12 @@ struct ExportCommandLineTests {
     static func expectOneErrorLine(_ arguments: [String], mentioning fragments: [String]) throws {
         let outcome = try run(arguments)
         #expect(outcome.status != 0)
-        #expect(outcome.stderr.split(separator: "\n").count == 1 && outcome.stderr.hasPrefix("error: "), "\(outcome.stderr)")
-        for fragment in fragments { #expect(outcome.stderr.contains(fragment), "\(outcome.stderr) should mention \(fragment)") }
+        #expect(
+            outcome.stderr.split(separator: "\n").count == 1 && outcome.stderr.hasPrefix("error: "), "\(outcome.stderr)"
+        )
+        for fragment in fragments {
+            #expect(outcome.stderr.contains(fragment), "\(outcome.stderr) should mention \(fragment)")
+        }
     }
 
     /// A tiny GGUF whose rows are whole blocks, quantized by `recipe` (JSON) into a folder.
@@ -53,7 +57,9 @@ struct ExportCommandLineTests {
 
     @Test func aSavedFolderBecomesAGGUFAndTheJSONReportSaysHow() throws {
         let (folder, directory) = try Self.quantizedFolder(
-            recipe: #"{"name": "g32", "weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 32, "symmetric": false}}"#)
+            recipe:
+                #"{"name": "g32", "weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 32, "symmetric": false}}"#
+        )
         let out = directory + "/m.q4_1.gguf"
         let outcome = try Self.run(["export", folder, "--format", "gguf", "--out", out, "--json"])
         #expect(outcome.status == 0, "\(outcome.stderr)")
@@ -66,13 +72,16 @@ struct ExportCommandLineTests {
         #expect(report["output"] as? String == out)
         #expect(try GGUFFile(path: out).info("blk.1.ffn_down.weight").type == .q4_1)
         // An existing output is kept without --overwrite.
-        try Self.expectOneErrorLine(["export", folder, "--format", "gguf", "--out", out], mentioning: ["already exists", "--overwrite"])
+        try Self.expectOneErrorLine(
+            ["export", folder, "--format", "gguf", "--out", out], mentioning: ["already exists", "--overwrite"])
         #expect(try Self.run(["export", folder, "--format", "gguf", "--out", out, "--overwrite"]).status == 0)
     }
 
     @Test func aRefusedSchemeNamesTheNearestTypeAndTheFlag() throws {
         let (folder, directory) = try Self.quantizedFolder(
-            recipe: #"{"name": "g16", "weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 16, "symmetric": false}}"#)
+            recipe:
+                #"{"name": "g16", "weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 16, "symmetric": false}}"#
+        )
         let out = directory + "/exported.gguf"
         try Self.expectOneErrorLine(
             ["export", folder, "--format", "gguf", "--out", out],
@@ -98,6 +107,7 @@ struct ExportCommandLineTests {
             ["export", directory, "--format", "gguf", "--out", directory + "/x", "--type", "q4_k"],
             mentioning: ["--type", "q4_k", "q8_0"])
         try Self.expectOneErrorLine(
-            ["export", directory + "/absent", "--format", "gguf", "--out", directory + "/x"], mentioning: ["no such file"])
+            ["export", directory + "/absent", "--format", "gguf", "--out", directory + "/x"],
+            mentioning: ["no such file"])
     }
 }

@@ -44,12 +44,14 @@ enum ExportFixtures {
     }
 
     static func int4(groupSize: Int = 32, symmetric: Bool) throws -> QuantScheme {
-        try QuantScheme(dataType: symmetric ? .int4 : .uint4, granularity: .perGroup, groupSize: groupSize, isSymmetric: symmetric)
+        try QuantScheme(
+            dataType: symmetric ? .int4 : .uint4, granularity: .perGroup, groupSize: groupSize, isSymmetric: symmetric)
     }
 
     static func int8(granularity: QuantScheme.Granularity = .perChannel, symmetric: Bool = true) throws -> QuantScheme {
         try QuantScheme(
-            dataType: .int8, granularity: granularity, groupSize: granularity == .perGroup ? 32 : nil, isSymmetric: symmetric)
+            dataType: .int8, granularity: granularity, groupSize: granularity == .perGroup ? 32 : nil,
+            isSymmetric: symmetric)
     }
 
     /// Seeded values in [−scale, scale).

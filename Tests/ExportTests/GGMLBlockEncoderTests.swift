@@ -10,7 +10,9 @@ import Testing
 @Suite struct GGMLBlockEncoderTests {
     static func decode(_ type: GGMLType, _ bytes: [UInt8], count: Int) -> [Float] {
         var out = [Float](repeating: 0, count: count)
-        bytes.withUnsafeBytes { raw in out.withUnsafeMutableBufferPointer { GGMLDequantize.decode(type, source: raw, into: $0) } }
+        bytes.withUnsafeBytes { raw in
+            out.withUnsafeMutableBufferPointer { GGMLDequantize.decode(type, source: raw, into: $0) }
+        }
         return out
     }
 
@@ -23,7 +25,8 @@ import Testing
         for block in 0..<5 {
             // Every code of the range appears (block 0 walks it), the rest are random.
             let codes = (0..<32).map { j -> Int32 in
-                block == 0 ? range.lowerBound + Int32(j) % Int32(range.count)
+                block == 0
+                    ? range.lowerBound + Int32(j) % Int32(range.count)
                     : range.lowerBound + Int32(rng.next() % UInt64(range.count))
             }
             let d = Float16(Float(block + 1) * 0.0123)

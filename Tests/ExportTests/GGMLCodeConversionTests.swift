@@ -16,7 +16,8 @@ import Testing
     @Test(arguments: [(true, 32), (false, 32), (false, 64), (true, 96)])
     func int4CodesAreKept(symmetric: Bool, groupSize: Int) throws {
         let weight = Tensor(shape: [5, 192], scalars: ExportFixtures.values(960, seed: 11, scale: 0.3))
-        let stored = try TensorQuantizer.quantize(weight, scheme: try ExportFixtures.int4(groupSize: groupSize, symmetric: symmetric))
+        let stored = try TensorQuantizer.quantize(
+            weight, scheme: try ExportFixtures.int4(groupSize: groupSize, symmetric: symmetric))
         let type: GGMLType = symmetric ? .q4_0 : .q4_1
         let (bytes, change) = try GGMLCodeConversion.encode(stored, as: type, name: "w")
         let decoded = Self.decode(type, bytes, count: 960)

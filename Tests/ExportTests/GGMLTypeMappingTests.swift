@@ -10,7 +10,8 @@ import Testing
     typealias Decision = GGMLTypeMapping.Decision
 
     static func scheme(
-        _ type: QuantDataType, _ granularity: QuantScheme.Granularity, group: Int? = nil, axis: Int = 0, symmetric: Bool = true
+        _ type: QuantDataType, _ granularity: QuantScheme.Granularity, group: Int? = nil, axis: Int = 0,
+        symmetric: Bool = true
     ) -> QuantScheme {
         try! QuantScheme(dataType: type, granularity: granularity, groupSize: group, axis: axis, isSymmetric: symmetric)
     }

@@ -53,7 +53,8 @@ import Testing
             let difference = Tolerance.maxAbsDifference(stored.scalars, linear.weight.scalars)
             #expect(difference <= report.scaleRounding.maxAbsoluteChange, "\(linear.name)")
         }
-        let logits = try GGUFReadBack.logits(try GGUFReadBack.model(path, configuration: model.configuration), Self.tokens)
+        let logits = try GGUFReadBack.logits(
+            try GGUFReadBack.model(path, configuration: model.configuration), Self.tokens)
         let expected = try GGUFReadBack.logits(model, Self.tokens)
         #expect(Self.relativeDifference(logits, expected) < Self.scaleRoundingLogitTolerance)
     }
@@ -98,7 +99,9 @@ import Testing
         #expect {
             try GGUFExport.export(loaded, to: path)
         } throws: { error in
-            guard case let .inexpressibleScheme(layer, more, scheme, _, nearest) = error as? ExportError else { return false }
+            guard case let .inexpressibleScheme(layer, more, scheme, _, nearest) = error as? ExportError else {
+                return false
+            }
             return layer == "model.layers.0.self_attn.q_proj" && more == 14 && scheme == "uint4 asymmetric groups of 16"
                 && nearest == .q4_1 && "\(error)".contains("nearest GGML type is Q4_1")
         }
@@ -119,14 +122,18 @@ import Testing
         #expect {
             try GGUFExport.export(loaded, to: path)
         } throws: { error in
-            guard case let .onlineTransform(layer, more, dimension, nearest) = error as? ExportError else { return false }
+            guard case let .onlineTransform(layer, more, dimension, nearest) = error as? ExportError else {
+                return false
+            }
             return layer == "model.layers.1.mlp.down_proj" && more == 0 && dimension == 128 && nearest == .q4_1
                 && "\(error)".contains("online_down_projection: false")
         }
-        let report = try GGUFExport.export(loaded, to: path, configuration: .init(floatWeightType: .f32, requantizeType: .f32))
+        let report = try GGUFExport.export(
+            loaded, to: path, configuration: .init(floatWeightType: .f32, requantizeType: .f32))
         #expect(report.requantizedLayers == ["model.layers.1.mlp.down_proj"])
         // Folded in float32, the file computes the rotated model's function without the online transform.
-        let logits = try GGUFReadBack.logits(try GGUFReadBack.model(path, configuration: model.configuration), Self.tokens)
+        let logits = try GGUFReadBack.logits(
+            try GGUFReadBack.model(path, configuration: model.configuration), Self.tokens)
         let expected = try GGUFReadBack.logits(model, Self.tokens)
         #expect(Self.relativeDifference(logits, expected) < Self.scaleRoundingLogitTolerance)
     }
@@ -134,7 +141,9 @@ import Testing
     @Test func activationQuantizersAreRefusedThenDropped() throws {
         var model = try ExportFixtures.quantizedModel(try ExportFixtures.int8())
         let scheme = try QuantScheme(dataType: .int8, granularity: .perToken, isDynamic: true)
-        model.updateLinear("model.layers.0.mlp.up_proj") { $0.inputQuantizer = ActivationQuantizer(scheme: scheme, parameters: nil) }
+        model.updateLinear("model.layers.0.mlp.up_proj") {
+            $0.inputQuantizer = ActivationQuantizer(scheme: scheme, parameters: nil)
+        }
         let path = Fixtures.temporaryDirectory() + "/m.gguf"
         let loaded = try ExportFixtures.loaded(model)
         #expect(throws: ExportError.activationQuantization(point: "model.layers.0.mlp.up_proj.input", morePoints: 0)) {
@@ -168,7 +177,9 @@ import Testing
     @Test func aModelWithoutATokenizerIsRefused() throws {
         let model = try ExportFixtures.floatModel()
         let loaded = LoadedModel(path: "t", model: model, tokenizer: nil, chatTemplate: nil, summary: "")
-        #expect(throws: ExportError.self) { try GGUFExport.export(loaded, to: Fixtures.temporaryDirectory() + "/m.gguf") }
+        #expect(throws: ExportError.self) {
+            try GGUFExport.export(loaded, to: Fixtures.temporaryDirectory() + "/m.gguf")
+        }
     }
 
     @Test func rowOrderMatchesTheTensorPermutation() {

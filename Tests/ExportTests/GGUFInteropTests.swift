@@ -32,7 +32,8 @@ enum GGUFInterop {
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ScriptFailed(description: "python3 \(arguments.prefix(2).joined(separator: " ")) failed: \(errorText)")
+            throw ScriptFailed(
+                description: "python3 \(arguments.prefix(2).joined(separator: " ")) failed: \(errorText)")
         }
         return data
     }
@@ -60,14 +61,17 @@ enum GGUFInterop {
         let model = try ExportFixtures.quantizedModel(
             scheme == .int8 ? try ExportFixtures.int8() : try ExportFixtures.int4(symmetric: scheme == .int4Symmetric))
         let path = Fixtures.temporaryDirectory() + "/m.gguf"
-        _ = try GGUFExport.export(try ExportFixtures.loaded(model), to: path, configuration: .init(floatWeightType: .f32))
+        _ = try GGUFExport.export(
+            try ExportFixtures.loaded(model), to: path, configuration: .init(floatWeightType: .f32))
         return (path, model)
     }
 
     enum QuantDataTypeChoice: String, CaseIterable { case int4Symmetric, uint4Asymmetric, int8 }
 
-    @Test(.enabled(if: GGUFInterop.hasGGUF || GGUFInterop.isRequired, "python3 with gguf not found (scripts/install-deps.sh)"),
-          arguments: QuantDataTypeChoice.allCases)
+    @Test(
+        .enabled(
+            if: GGUFInterop.hasGGUF || GGUFInterop.isRequired, "python3 with gguf not found (scripts/install-deps.sh)"),
+        arguments: QuantDataTypeChoice.allCases)
     func ggufPyReadsWhatQuantaWrites(_ choice: QuantDataTypeChoice) throws {
         try #require(GGUFInterop.hasGGUF, "python3 cannot import gguf: run scripts/install-deps.sh")
         let (path, model) = try Self.export(choice)
@@ -84,13 +88,18 @@ enum GGUFInterop {
         #expect(model.blocks.count == 2)
     }
 
-    @Test(.enabled(if: GGUFInterop.hasLlamaCpp || GGUFInterop.isRequired, "python3 with llama_cpp not found (scripts/install-deps.sh)"),
-          arguments: QuantDataTypeChoice.allCases)
+    @Test(
+        .enabled(
+            if: GGUFInterop.hasLlamaCpp || GGUFInterop.isRequired,
+            "python3 with llama_cpp not found (scripts/install-deps.sh)"),
+        arguments: QuantDataTypeChoice.allCases)
     func llamaCppRunsWhatQuantaWrites(_ choice: QuantDataTypeChoice) throws {
         try #require(GGUFInterop.hasLlamaCpp, "python3 cannot import llama_cpp: run scripts/install-deps.sh")
         let (path, model) = try Self.export(choice)
         let tokens = [5, 87, 256, 104, 33, 257, 12, 99, 200, 3]
-        let data = try GGUFInterop.python([GGUFInterop.scriptPath, "logits", path, tokens.map(String.init).joined(separator: ",")])
+        let data = try GGUFInterop.python([
+            GGUFInterop.scriptPath, "logits", path, tokens.map(String.init).joined(separator: ","),
+        ])
         let theirs = try JSONDecoder().decode(GGUFInterop.LogitsReport.self, from: data).logits.flatMap { $0 }
         let ours = try GGUFReadBack.logits(model, tokens)
         #expect(theirs.count == ours.count)
@@ -101,7 +110,9 @@ enum GGUFInterop {
         for position in 0..<tokens.count {
             let a = theirs[(position * vocabulary)..<((position + 1) * vocabulary)]
             let b = ours[(position * vocabulary)..<((position + 1) * vocabulary)]
-            #expect(a.firstIndex(of: a.max()!)! - position * vocabulary == b.firstIndex(of: b.max()!)! - position * vocabulary)
+            #expect(
+                a.firstIndex(of: a.max()!)! - position * vocabulary == b.firstIndex(of: b.max()!)! - position
+                    * vocabulary)
         }
     }
 }

@@ -10,15 +10,20 @@ enum GGUFReadBack {
         for info in file.tensors {
             let name = try require(GGUFTensorNames.canonicalName(forLlama: info.name))
             var tensor = try file.tensor(info.name)
-            if name.contains("q_proj") { tensor = RotaryPermutation.ggufToHuggingFace(tensor, headCount: c.attentionHeadCount) }
-            if name.contains("k_proj") { tensor = RotaryPermutation.ggufToHuggingFace(tensor, headCount: c.keyValueHeadCount) }
+            if name.contains("q_proj") {
+                tensor = RotaryPermutation.ggufToHuggingFace(tensor, headCount: c.attentionHeadCount)
+            }
+            if name.contains("k_proj") {
+                tensor = RotaryPermutation.ggufToHuggingFace(tensor, headCount: c.keyValueHeadCount)
+            }
             result[name] = tensor
         }
         return result
     }
 
     static func model(_ path: String, configuration: LlamaConfiguration) throws -> LlamaModel {
-        try LlamaModel(configuration: configuration, tensors: tensors(try GGUFFile(path: path), configuration: configuration))
+        try LlamaModel(
+            configuration: configuration, tensors: tensors(try GGUFFile(path: path), configuration: configuration))
     }
 
     /// All logits of `tokens` from a fresh cache.
