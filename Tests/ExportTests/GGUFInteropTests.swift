@@ -48,6 +48,15 @@ enum GGUFInterop {
     }
 
     struct LogitsReport: Decodable { var logits: [[Float]] }
+
+    struct QuantizeReport: Decodable {
+        struct Entry: Decodable {
+            var type: String
+            var blocks: Int
+            var equal: Int
+        }
+        var tensors: [String: Entry]
+    }
 }
 
 @Suite(.serialized) struct GGUFInteropTests {
@@ -67,6 +76,28 @@ enum GGUFInterop {
     }
 
     enum QuantDataTypeChoice: String, CaseIterable { case int4Symmetric, uint4Asymmetric, int8 }
+
+    @Test(
+        .enabled(
+            if: GGUFInterop.hasGGUF || GGUFInterop.isRequired, "python3 with gguf not found (scripts/install-deps.sh)"),
+        arguments: [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
+    func floatsAreQuantizedBitForBitAsGGUFPyDoes(_ type: GGMLType) throws {
+        try #require(GGUFInterop.hasGGUF, "python3 cannot import gguf: run scripts/install-deps.sh")
+        let loaded = try ExportFixtures.loaded(try ExportFixtures.floatModel(seed: 5))
+        let directory = Fixtures.temporaryDirectory()
+        _ = try GGUFExport.export(loaded, to: directory + "/f32.gguf", configuration: .init(floatWeightType: .f32))
+        _ = try GGUFExport.export(loaded, to: directory + "/q.gguf", configuration: .init(floatWeightType: type))
+        let data = try GGUFInterop.python([
+            GGUFInterop.scriptPath, "quantize", directory + "/f32.gguf", directory + "/q.gguf",
+        ])
+        let report = try JSONDecoder().decode(GGUFInterop.QuantizeReport.self, from: data)
+        #expect(report.tensors.count == 16)
+        for (name, entry) in report.tensors.sorted(by: { $0.key < $1.key }) {
+            #expect(
+                entry.type == type.name && entry.equal == entry.blocks,
+                "\(name): \(entry.equal) of \(entry.blocks) blocks equal")
+        }
+    }
 
     @Test(
         .enabled(

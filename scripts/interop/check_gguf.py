@@ -3,6 +3,8 @@
 
   check_gguf.py read FILE             gguf (PyPI, llama.cpp's gguf-py): metadata, and per tensor its GGML type name,
                                       shape (outermost first) and the float64 sum of its values dequantized by gguf-py
+  check_gguf.py quantize F32 QUANT    gguf-py's quantizers (bit-exact ports of ggml's reference ones) applied to each F32
+                                      tensor of F32 whose counterpart in QUANT is a block type: blocks compared bytewise
   check_gguf.py logits FILE ID,ID,... llama-cpp-python: the logits llama.cpp computes for those token ids, one row per
                                       position
 
@@ -36,6 +38,25 @@ def read(path):
     return {"metadata": metadata, "tensors": tensors}
 
 
+def quantize(float_path, quantized_path):
+    import gguf
+    import numpy as np
+
+    floats = {t.name: t for t in gguf.GGUFReader(float_path).tensors}
+    result = {}
+    for tensor in gguf.GGUFReader(quantized_path).tensors:
+        if tensor.tensor_type.name not in ("Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"):
+            continue
+        source = floats[tensor.name]
+        values = np.asarray(source.data, dtype=np.float32).reshape(-1, int(source.shape[0]))
+        expected = gguf.quants.quantize(values, tensor.tensor_type).reshape(-1)
+        actual = np.asarray(tensor.data).reshape(-1).view(np.uint8)
+        block_bytes = gguf.GGML_QUANT_SIZES[tensor.tensor_type][1]
+        equal = (expected.reshape(-1, block_bytes) == actual.reshape(-1, block_bytes)).all(axis=1)
+        result[tensor.name] = {"type": tensor.tensor_type.name, "blocks": int(equal.size), "equal": int(equal.sum())}
+    return {"tensors": result}
+
+
 def logits(path, ids):
     from llama_cpp import Llama
 
@@ -49,6 +70,8 @@ if __name__ == "__main__":
     command, path = sys.argv[1], sys.argv[2]
     if command == "read":
         result = read(path)
+    elif command == "quantize":
+        result = quantize(path, sys.argv[3])
     elif command == "logits":
         result = logits(path, [int(x) for x in sys.argv[3].split(",")])
     else:
