@@ -30,7 +30,14 @@ RECIPES = {
     # symmetric int4 groups of 32: Q4_0's grid
     "int4-g32-sym": {"name": "int4-g32-sym",
                      "weight": {"dtype": "int4", "granularity": "per_group", "group_size": 32, "symmetric": True}},
+    # rotation without the online down_proj Hadamard (which llama.cpp cannot run), then GPTQ: Q4_1 from GPTQ's codes
+    "w4a16-g32-rotation-gptq": {"name": "w4a16-g32-rotation-gptq",
+                                "weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 32,
+                                           "symmetric": False},
+                                "algorithms": [{"name": "rotation", "online_down_projection": False}, "gptq"]},
 }
+# Calibration for recipes with algorithms (the others are round-to-nearest and ignore it).
+CALIBRATION = ["--calib", os.path.join(ROOT, "../shared/data/wikitext-2/wiki.valid.tokens"), "--samples", "32"]
 
 
 def quanta(*args):
@@ -64,7 +71,8 @@ def main():
     parser.add_argument("--model", default=os.path.expanduser("~/.cache/quanta/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
     parser.add_argument("--text", default=os.path.join(ROOT, "../shared/data/wikitext-2/wiki.test.raw"))
     parser.add_argument("--windows", type=int, default=40)
-    parser.add_argument("--recipes", nargs="+", default=["w4a16-g32", "int4-g32-sym", "w8a16"])
+    parser.add_argument("--recipes", nargs="+", default=["w4a16-g32", "int4-g32-sym", "w8a16", "w4a16-g128"])
+    parser.add_argument("--skip-kl", action="store_true", help="skip Quanta's eval of the GGUF against the folder")
     args = parser.parse_args()
     text = open(args.text, encoding="utf-8").read()
     work = tempfile.mkdtemp(prefix="export-gguf-")
@@ -75,7 +83,7 @@ def main():
         start = time.time()
         row["quanta_ppl"] = json.loads(quanta("eval", folder or gguf, "--text", args.text, "--windows", str(args.windows),
                                               "--json"))["perplexity"]
-        if folder:
+        if folder and not args.skip_kl:
             fp16 = json.loads(quanta("eval", gguf, "--text", args.text, "--windows", str(args.windows), "--reference",
                                      folder, "--json"))
             row["quanta_ppl_of_gguf"] = fp16["perplexity"]
@@ -98,8 +106,9 @@ def main():
             recipe_arg = os.path.join(work, recipe + ".json")
             json.dump(RECIPES[recipe], open(recipe_arg, "w"))
         folder, gguf = os.path.join(work, recipe), os.path.join(work, recipe + ".gguf")
-        quanta("quantize", args.model, "--recipe", recipe_arg, "--samples", "1", "--seq-len", "32", "--out", folder,
-               "--allow-requantize", "--overwrite")
+        calibration = CALIBRATION if "algorithms" in RECIPES.get(recipe, {}) else ["--samples", "1", "--seq-len", "32"]
+        quanta("quantize", args.model, "--recipe", recipe_arg, *calibration, "--out", folder, "--allow-requantize",
+               "--overwrite")
         report = json.loads(quanta("export", folder, "--format", "gguf", "--out", gguf, "--overwrite", "--json"))
         evaluate(recipe, recipe, folder, gguf, report)
 

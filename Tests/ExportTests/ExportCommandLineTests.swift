@@ -110,4 +110,23 @@ struct ExportCommandLineTests {
             ["export", directory + "/absent", "--format", "gguf", "--out", directory + "/x"],
             mentioning: ["no such file"])
     }
+
+    @Test func rotationAndGPTQCodesAreKeptUnlessTheRotationIsOnline() throws {
+        let weight = #""weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 32, "symmetric": false}"#
+        let (offline, directory) = try Self.quantizedFolder(
+            recipe: #"{"name": "rot-gptq", "#
+                + weight + #", "algorithms": [{"name": "rotation", "online_down_projection": false}, "gptq"]}"#)
+        let out = directory + "/rotated.gguf"
+        let outcome = try Self.run(["export", offline, "--format", "gguf", "--out", out, "--json"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        #expect(report["layers_from_codes"] as? Int == 14)
+        #expect((report["scale_rounding"] as? [String: Any])?["max_change_in_steps"] as? Double ?? 1 < 0.02)
+
+        let (online, _) = try Self.quantizedFolder(
+            recipe: #"{"name": "rot", "# + weight + #", "algorithms": ["rotation"]}"#)
+        try Self.expectOneErrorLine(
+            ["export", online, "--format", "gguf", "--out", directory + "/online.gguf"],
+            mentioning: ["mlp.down_proj (and 1 more layer)", "online_down_projection: false", "--requantize q4_1"])
+    }
 }
