@@ -63,19 +63,27 @@ enum GGUFInterop {
     /// Sums of up to 33k dequantized values in float64 (numpy) against float32 values summed in Double here.
     static let sumTolerance = 1e-3
     /// llama.cpp multiplies Q4_1/Q4_0/Q8_0 weights by activations it quantizes to 8 bits per block of 32 (Q8_1/Q8_0):
-    /// its logits differ from Quanta's float-activation product by about 1% of the largest logit on the tiny model.
-    static let llamaCppRelativeLogitTolerance: Float = 0.03
+    /// on the tiny model (random weights, 15 quantized layers) its logits differ from Quanta's float-activation
+    /// product by 2.7-2.8% of the largest logit (measured), the same for 4- and 8-bit weights.
+    static let llamaCppRelativeLogitTolerance: Float = 0.05
+    /// An all-F32 file runs llama.cpp's float kernels; its KV cache is float16 by default, which puts the difference
+    /// at 7e-4 of the largest logit (measured). A wrong q/k row order or hyper-parameter would differ by O(1).
+    static let llamaCppFloatRelativeLogitTolerance: Float = 2e-3
 
     static func export(_ scheme: QuantDataTypeChoice) throws -> (path: String, model: LlamaModel) {
-        let model = try ExportFixtures.quantizedModel(
-            scheme == .int8 ? try ExportFixtures.int8() : try ExportFixtures.int4(symmetric: scheme == .int4Symmetric))
+        let model =
+            scheme == .float32
+            ? try ExportFixtures.floatModel()
+            : try ExportFixtures.quantizedModel(
+                scheme == .int8
+                    ? try ExportFixtures.int8() : try ExportFixtures.int4(symmetric: scheme == .int4Symmetric))
         let path = Fixtures.temporaryDirectory() + "/m.gguf"
         _ = try GGUFExport.export(
             try ExportFixtures.loaded(model), to: path, configuration: .init(floatWeightType: .f32))
         return (path, model)
     }
 
-    enum QuantDataTypeChoice: String, CaseIterable { case int4Symmetric, uint4Asymmetric, int8 }
+    enum QuantDataTypeChoice: String, CaseIterable { case int4Symmetric, uint4Asymmetric, int8, float32 }
 
     @Test(
         .enabled(
@@ -135,7 +143,9 @@ enum GGUFInterop {
         let ours = try GGUFReadBack.logits(model, tokens)
         #expect(theirs.count == ours.count)
         let relative = Tolerance.maxAbsDifference(theirs, ours) / ours.map { abs($0) }.max()!
-        #expect(relative < Self.llamaCppRelativeLogitTolerance, "largest difference \(relative) of the largest logit")
+        let tolerance =
+            choice == .float32 ? Self.llamaCppFloatRelativeLogitTolerance : Self.llamaCppRelativeLogitTolerance
+        #expect(relative < tolerance, "largest difference \(relative) of the largest logit")
         // The same next-token choice at every position.
         let vocabulary = model.configuration.vocabularySize
         for position in 0..<tokens.count {
