@@ -115,13 +115,15 @@ def main():
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     lines = [f"# quanta export --format gguf: Quanta vs llama.cpp perplexity ({os.path.basename(args.model)})", "",
              f"Commit {commit}, {platform.machine()}, {args.windows} windows × 512 tokens (P1) of {os.path.basename(args.text)}.",
-             f"Command: python3 benchmarks/export_gguf.py --windows {args.windows} --recipes {' '.join(args.recipes)}", "",
+             f"Command: python3 benchmarks/export_gguf.py --windows {args.windows} --recipes {' '.join(args.recipes)}"
+             + (" --skip-kl" if args.skip_kl else ""), "",
              "| recipe | GGML types | Quanta ppl (folder) | Quanta ppl (GGUF) | KL fp16 scales | llama.cpp ppl (GGUF) | llama.cpp / Quanta |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         types = ", ".join(f"{v}×{k}" for k, v in sorted(r.get("tensor_types", {}).items())) or "source"
         kl = r.get("kl_fp16_scales")
-        lines.append(f"| {r['recipe']} | {types} | {r['quanta_ppl']:.4f} | {r.get('quanta_ppl_of_gguf', r['quanta_ppl']):.4f} | "
+        of_gguf = r.get("quanta_ppl_of_gguf")
+        lines.append(f"| {r['recipe']} | {types} | {r['quanta_ppl']:.4f} | {'—' if of_gguf is None else f'{of_gguf:.4f}'} | "
                      f"{'—' if kl is None else f'{kl:.2e}'} | {r['llama_cpp_ppl']:.4f} | {r['ratio']:.4f} |")
     print("\n".join(lines))
     os.makedirs(os.path.join(ROOT, "benchmarks/results"), exist_ok=True)
