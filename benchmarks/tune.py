@@ -76,17 +76,18 @@ def main():
     print(f"float: perplexity {baseline['perplexity']:.4f}", file=sys.stderr)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
+        t8 = os.path.join(scratch, "t8")
         plan = [
-            ("tune-w8a8", lambda: tune_row(args, "tune-w8a8", "w8a8-int8-static", "ppl<=+1%", os.path.join(scratch, "t8"))),
-            ("tune-w8a8-rerun", lambda: tune_row(args, "tune-w8a8-rerun", "w8a8-int8-static", "ppl<=+2%", os.path.join(scratch, "t8"))),
-            ("tune-w4a16", lambda: tune_row(args, "tune-w4a16", "w4a16-g128", "ppl<=+2%", os.path.join(scratch, "t4"))),
+            ("tune-w8a8", lambda: tune_row(args, "tune-w8a8", "w8a8-int8-static", "ppl<=+1%", t8)),
             ("w8a8-static", lambda: manual_row(args, scratch, "w8a8-static", "w8a8-int8-static", [])),
             ("down-proj-float", lambda: manual_row(args, scratch, "down-proj-float", "w8a8-int8-static", ["--keep-float", "*.mlp.down_proj"])),
+            ("rotation", lambda: manual_row(args, scratch, "rotation", "w8a8-int8-static", ["--algorithm", "rotation"])),
+            ("rollback-10", lambda: manual_row(args, scratch, "rollback-10", "w8a8-int8-static", ["--rollback", "10", "--rank", "range"])),
+            ("tune-w8a8-rerun", lambda: tune_row(args, "tune-w8a8-rerun", "w8a8-int8-static", "ppl<=+2%", t8)),
+            ("tune-w4a16", lambda: tune_row(args, "tune-w4a16", "w4a16-g128", "ppl<=+2%", os.path.join(scratch, "t4"))),
         ] + [
             (f"rollback-{n}", (lambda n=n: manual_row(args, scratch, f"rollback-{n}", "w8a8-int8-static", ["--rollback", str(n), "--rank", "range"])))
-            for n in (5, 10, 20, 30)
-        ] + [
-            ("rotation", lambda: manual_row(args, scratch, "rotation", "w8a8-int8-static", ["--algorithm", "rotation"])),
+            for n in (5, 20, 30)
         ]
         for name, make in plan:
             if only and name not in only:
@@ -95,6 +96,10 @@ def main():
             rows.append(row)
             print(f"{name}: ppl {row['perplexity']:.4f}, KL {row['kl']:.4f}, bits {row['bits_per_weight']:.3f}, "
                   f"{row['seconds']:.0f} s", file=sys.stderr)
+            write(stem, baseline, rows, args)  # after every row, so a long run keeps what it measured
+
+
+def write(stem, baseline, rows, args):
     lines = [f"Float perplexity: {baseline['perplexity']:.4f} ({args.windows} x 512 tokens).", "",
              "| row | how | perplexity | Δ vs float | KL(float‖q) | top-1 | bits/weight | layers float / raised | wall time |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

@@ -13,7 +13,10 @@ struct Quanta: ParsableCommand {
         commandName: "quanta",
         abstract: "Post-training quantization toolkit for transformer models.",
         version: quantaVersion,
-        subcommands: [Evaluate.self, Generate.self, Quantize.self, Analyze.self, Tune.self, Recipes.self, Bench.self, Info.self])
+        subcommands: [
+            Evaluate.self, Generate.self, Quantize.self, Analyze.self, Tune.self, ExportCommand.self, Recipes.self, Bench.self,
+            Info.self,
+        ])
 
     /// ArgumentParser's `main`, except that a mistyped option is named even when a required one is also missing
     /// (ArgumentParser reports the missing one first, so `--output` for `--out` read as "Missing expected argument").

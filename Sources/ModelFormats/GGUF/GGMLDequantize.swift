@@ -1,8 +1,9 @@
 import TensorCore
 
 /// Block decoders for the ggml types Quanta reads, matching llama.cpp's `dequantize_row_*` (ggml-quants.c):
-/// Q8_0: x = d·q; Q4_0: x = d·(q − 8); Q4_1: x = d·q + m; one 32-element block each, d and m in float16,
-/// byte j holding element j in its low nibble and element j + 16 in its high nibble.
+/// Q8_0: x = d·q; Q4_0: x = d·(q − 8); Q4_1: x = d·q + m; Q5_0: x = d·(q − 16); Q5_1: x = d·q + m; one 32-element
+/// block each, d and m in float16, byte j holding element j in its low nibble and element j + 16 in its high nibble;
+/// Q5's fifth bits in a little-endian u32 `qh` after d (and m), bit j for element j (`ggml-common.h` block_q5_0/1).
 public enum GGMLDequantize {
     /// Decodes `elementCount` elements of `type` from `source` into `destination`.
     /// - Precondition: `source` holds exactly `type.byteCount(elementCount:)` bytes; `type.isDequantizable`.
@@ -55,6 +56,20 @@ public enum GGMLDequantize {
                 let byte = input[4 + j]
                 output[j] = d * Float(byte & 0x0F) + m
                 output[j + 16] = d * Float(byte >> 4) + m
+            }
+        case .q5_0, .q5_1:
+            let hasMinimum = type == .q5_1
+            let d = half(input, 0)
+            let m = hasMinimum ? half(input, 2) : 0
+            let at = hasMinimum ? 4 : 2
+            let high = UInt32(input[at]) | UInt32(input[at + 1]) << 8 | UInt32(input[at + 2]) << 16 | UInt32(input[at + 3]) << 24
+            let offset: Float = hasMinimum ? 0 : 16
+            for j in 0..<16 {
+                let byte = input[at + 4 + j]
+                let low = Float(UInt32(byte & 0x0F) | ((high >> UInt32(j)) & 1) << 4)
+                let upper = Float(UInt32(byte >> 4) | ((high >> UInt32(j + 16)) & 1) << 4)
+                output[j] = d * (low - offset) + m
+                output[j + 16] = d * (upper - offset) + m
             }
         default:
             preconditionFailure("GGMLDequantize: \(type.name) is not dequantizable; check isDequantizable first")

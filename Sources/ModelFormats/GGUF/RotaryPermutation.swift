@@ -14,6 +14,23 @@ public enum RotaryPermutation {
         permute(weight, headCount: headCount, toHuggingFace: false)
     }
 
+    /// For each GGUF row of a `[rowCount, …]` q or k weight, the Hugging Face row it holds (the converter's order):
+    /// GGUF row `head·headDim + 2b + a` holds Hugging Face row `head·headDim + a·(headDim/2) + b`. Lets a writer move
+    /// whole rows of already-encoded blocks.
+    /// - Precondition: `rowCount` splits into `headCount` heads of even size.
+    public static func huggingFaceRowsInGGUFOrder(rowCount: Int, headCount: Int) -> [Int] {
+        precondition(headCount > 0 && rowCount % headCount == 0 && (rowCount / headCount) % 2 == 0)
+        let headDim = rowCount / headCount
+        let half = headDim / 2
+        var order = [Int](repeating: 0, count: rowCount)
+        for head in 0..<headCount {
+            for a in 0..<2 {
+                for b in 0..<half { order[head * headDim + 2 * b + a] = head * headDim + a * half + b }
+            }
+        }
+        return order
+    }
+
     static func permute(_ weight: Tensor, headCount: Int, toHuggingFace: Bool) -> Tensor {
         let rows = weight.shape[0]
         let width = weight.rank == 1 ? 1 : weight.elementCount / rows
