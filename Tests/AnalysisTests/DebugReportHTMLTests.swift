@@ -24,6 +24,17 @@ import Testing
             ])
     }
 
+    @Test func eachFindingEndsInTheOverrideThatAppliesItAndTheRollbackGainIsStated() {
+        let html = DebugReportHTML.render(Self.report(), plots: [:])
+        // a.down_proj's input range (300) is far above the median (40): its input is kept in float.
+        #expect(html.contains("overrides:\n  - {pattern: a.down_proj, input: none}"))
+        // b.o_proj's range is not: the whole layer stays in float.
+        #expect(html.contains("overrides:\n  - {pattern: b.o_proj, exclude: true}"))
+        #expect(html.contains("id=\"rollback-advice\""))
+        // The three layers' single-layer KLs (0.05 + 0.01 + 0.001) are all of the sum over single layers.
+        #expect(html.contains("add KL 0.0610 together, 100% of the sum over single layers"))
+    }
+
     @Test func rankingFollowsMeasuredKLAndCorrelationIsComputed() throws {
         let report = Self.report()
         #expect(report.ranking.map(\.name) == ["a.down_proj", "b.o_proj", "a.q_proj"])

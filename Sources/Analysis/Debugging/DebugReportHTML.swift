@@ -48,6 +48,7 @@ public enum DebugReportHTML {
             th{background:#f0f3f7;cursor:pointer;position:sticky;top:0}td:first-child,th:first-child{text-align:left}
             tr.hot td{background:#fde8e8}.charts svg{display:block;margin:6px 0}details svg{display:block;margin:4px 0}
             .meta td{text-align:left;border:none;padding:1px 10px 1px 0}ul.findings li{margin:6px 0}
+            pre.snippet{background:#f6f8fa;padding:4px 8px;margin:4px 0;font-size:12px}
             </style></head><body>
             <h1>Quantization debug report</h1>
             <table class="meta">
@@ -108,9 +109,27 @@ public enum DebugReportHTML {
             } else if layer.referenceInputError > layer.ioError {
                 line += "Most of its error arrives from earlier layers (ref input error above io error)."
             }
+            line += " To apply it: <pre class=\"snippet\">\(e(snippet(for: layer, inputRangeBound: layer.inputQuantized && layer.rangeParameter > 2 * medianRange)))</pre>"
             html += line + "</li>\n"
         }
-        return html + "</ul>\n"
+        html += "</ul>\n"
+        let listed = ranking.prefix(3).map(\.name)
+        guard !listed.isEmpty else { return html }
+        html += "<p id=\"rollback-advice\">Keeping all \(listed.count) listed layers in float, as a recipe's overrides:</p>\n<pre class=\"snippet\">"
+            + e("overrides:\n" + listed.map { "  - {pattern: \($0), exclude: true}" }.joined(separator: "\n")) + "</pre>\n"
+        if measured, totalKL > 0 {
+            let gain = ranking.prefix(3).compactMap(\.measuredKL).reduce(0, +)
+            html += "<p>Quantized alone, these layers add KL \(f(gain, "%.4f")) together, \(f(gain / totalKL * 100, "%.0f"))% of the sum over single layers; the whole model's KL is \(f(report.outputKL, "%.4f")). Single-layer KLs do not add exactly, so this estimates what rolling them back saves.</p>\n"
+        }
+        return html
+    }
+
+    /// A recipe override for one layer: its input kept in float when its input range is the problem, the whole layer
+    /// kept in float otherwise.
+    static func snippet(for layer: DebugReport.Layer, inputRangeBound: Bool) -> String {
+        inputRangeBound
+            ? "overrides:\n  - {pattern: \(layer.name), input: none}"
+            : "overrides:\n  - {pattern: \(layer.name), exclude: true}"
     }
 
     static let columns: [(title: String, value: @Sendable (DebugReport.Layer) -> Double, format: String)] = [
