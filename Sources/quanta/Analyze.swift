@@ -12,17 +12,10 @@ struct Analyze: ParsableCommand {
             "Explain a recipe's damage layer by layer: per-layer errors, histograms, sensitivity, one HTML report.")
 
     @Argument(help: "Model: a GGUF file or a Hugging Face folder.") var model: String
-    @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file.") var recipe: String
+    @OptionGroup var recipeOptions: RecipeOptions
     @Option(help: "Text whose first --tokens tokens are analysed (default: the first calibration batch).") var input:
         String?
-    // Numbers parse unconditionally, so `--samples -3` is judged as -3 instead of a missing value and an option.
     @Option(parsing: .unconditional, help: "Tokens of --input to analyse.") var tokens = 512
-    @Option(help: "Calibration text (UTF-8); without it, calibration text is sampled from the model.") var calib:
-        String?
-    @Option(parsing: .unconditional, help: "Calibration samples (overrides the recipe).") var samples: Int?
-    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
-    var sequenceLength: Int?
-    @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
     @OptionGroup(title: "Per-layer choices") var layerChoices: LayerChoiceOptions
     @Option(help: "Output folder for index.html, summary.json, per-layer statistics and plots.") var out: String
     @Flag(help: "Replace the output folder if it exists.") var overwrite = false
@@ -36,12 +29,11 @@ struct Analyze: ParsableCommand {
 
     func validate() throws {
         guard tokens >= 2 else { throw ValidationError("--tokens must be >= 2, got \(tokens)") }
-        try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
     }
 
     func run() throws {
         try reportingErrors {
-            var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
+            var recipe = try recipeOptions.load()
             try layerChoices.apply(to: &recipe)
             try recipe.validate()
             let options = DebugCommand.Options(

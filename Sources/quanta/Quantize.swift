@@ -11,13 +11,7 @@ struct Quantize: ParsableCommand {
         abstract: "Quantize a model by a recipe (preset name or JSON/YAML file) and save it as safetensors + JSON.")
 
     @Argument(help: "Model: a GGUF file or a Hugging Face folder.") var model: String
-    @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file.") var recipe: String
-    @Option(help: "Calibration text (UTF-8). Without it, calibration text is sampled from the model (seeded).") var calib: String?
-    // Numbers parse unconditionally, so `--samples -3` is judged as -3 instead of a missing value and an option.
-    @Option(parsing: .unconditional, help: "Calibration samples (overrides the recipe).") var samples: Int?
-    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
-    var sequenceLength: Int?
-    @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    @OptionGroup var recipeOptions: RecipeOptions
     @Option(name: .customLong("algorithm"),
             help: "Add an algorithm to the recipe (gptq, awq, smoothquant, rotation); repeatable, applied in the order given.")
     var algorithms: [String] = []
@@ -37,7 +31,6 @@ struct Quantize: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func validate() throws {
-        try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
         if debug == nil, debugInput != nil || debugActivationHistograms || debugNoSensitivity,
            ProcessInfo.processInfo.environment["QUANTA_DEBUG"]?.isEmpty ?? true {
             throw ValidationError("--debug-input, --debug-activation-histograms and --debug-no-sensitivity need --debug DIR")
@@ -46,7 +39,7 @@ struct Quantize: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
+            var recipe = try recipeOptions.load()
             recipe.algorithms += try algorithms.map { try AlgorithmStep.named($0) }
             try layerChoices.apply(to: &recipe)
             try recipe.validate()

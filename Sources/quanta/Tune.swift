@@ -18,12 +18,7 @@ struct Tune: ParsableCommand {
     static let missedBudgetStatus: Int32 = 3
 
     @Argument(help: "Model: a GGUF file or a Hugging Face folder (the float model).") var model: String
-    @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file: the starting point.") var recipe: String
-    @Option(help: "Calibration text (UTF-8). Without it, calibration text is sampled from the model (seeded).") var calib: String?
-    @Option(parsing: .unconditional, help: "Calibration samples (overrides the recipe).") var samples: Int?
-    @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
-    var sequenceLength: Int?
-    @Option(parsing: .unconditional, help: "Calibration seed (overrides the recipe).") var seed: UInt64?
+    @OptionGroup var recipeOptions: RecipeOptions
     @Option(name: .customLong("eval"), help: "Evaluation text (UTF-8) a perplexity or KL budget is measured on.") var evaluationText: String?
     @Option(help: "Multiple-choice task items (JSONL, as `quanta eval --task`) a task-accuracy budget is measured on.") var task: String?
     @Option(name: .customLong("screen-items"), parsing: .unconditional, help: "Task items for screening candidates (the first ones).")
@@ -48,7 +43,6 @@ struct Tune: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
-        try validateCalibrationFlags(samples: samples, sequenceLength: sequenceLength)
         let stated: TuneBudget
         do { stated = try TuneBudget(budget) } catch { throw ValidationError("--budget: \(error)") }
         if stated.isTaskAccuracy {
@@ -74,7 +68,7 @@ struct Tune: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var recipe = try loadRecipe(self.recipe, calib: calib, samples: samples, sequenceLength: sequenceLength, seed: seed)
+            var recipe = try recipeOptions.load()
             try layerChoices.apply(to: &recipe)
             try recipe.validate()
             let text = try evaluationText.map { try TextFile.read($0) } ?? ""
