@@ -17,6 +17,7 @@ struct Analyze: ParsableCommand {
         String?
     @Option(parsing: .unconditional, help: "Tokens of --input to analyse.") var tokens = 512
     @OptionGroup(title: "Per-layer choices") var layerChoices: LayerChoiceOptions
+    @OptionGroup(title: "Rollback by count") var rollbackOptions: RollbackOptions
     @Option(help: "Output folder for index.html, summary.json, per-layer statistics and plots.") var out: String
     @Flag(help: "Replace the output folder if it exists.") var overwrite = false
     @Flag(name: .customLong("allow-requantize"), help: "Quantize weights that are already quantized (a GGUF Q4_1, a saved folder) without the warning.")
@@ -44,7 +45,7 @@ struct Analyze: ParsableCommand {
             if !allowRequantize { warnIfRequantizing(loaded) }
             try layerChoices.checkPatterns(loaded)
             let cache = CalibrationCache()
-            recipe = try layerChoices.rollingBack(recipe, loaded: loaded, cache: cache)
+            recipe = try rollbackOptions.rollingBack(recipe, loaded: loaded, cache: cache)
             let start = Date()
             let quantized = try ModelQuantization.run(loaded, recipe: recipe, keepsReference: true, cache: cache, progress: quantizationProgress(recipe))
             let quantizationSeconds = Date().timeIntervalSince(start)

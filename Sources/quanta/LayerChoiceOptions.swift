@@ -5,8 +5,8 @@ import Quantization
 
 extension LayerRollback.Ranking: ExpressibleByArgument {}
 
-/// Per-layer choices every command that takes a recipe accepts: manual rollback (`--keep-float`), another scheme for
-/// some layers (`--override`), and rollback by count (`--rollback N --rank range|measured`).
+/// Per-layer choices every command that takes a recipe accepts: manual rollback (`--keep-float`) and another scheme
+/// for some layers (`--override`).
 struct LayerChoiceOptions: ParsableArguments {
     @Option(name: .customLong("keep-float"), help: ArgumentHelp(
         "Keep the linears matching GLOB (exact name or glob, e.g. '*.mlp.down_proj') in float; repeatable.",
@@ -16,16 +16,10 @@ struct LayerChoiceOptions: ParsableArguments {
         "Give the linears matching GLOB another recipe's schemes, e.g. '*.mlp.down_proj=w8a16'; repeatable.",
         valueName: "glob=preset-or-file"))
     var overrides: [String] = []
-    @Option(parsing: .unconditional, help: "Keep the N most sensitive quantized linears in float (ranked by --rank).")
-    var rollback: Int?
-    @Option(help: "Ranking for --rollback: range (the debugger's range_parm; no extra passes) or measured (KL with one layer quantized; one pass per layer).")
-    var rank: LayerRollback.Ranking?
 
     func validate() throws {
         for entry in overrides { _ = try Self.split(entry) }
         for pattern in keepFloat where pattern.isEmpty { throw ValidationError("--keep-float needs a layer name or glob") }
-        if let rollback, rollback < 1 { throw ValidationError("--rollback must be >= 1, got \(rollback)") }
-        if rank != nil, rollback == nil { throw ValidationError("--rank orders the layers of --rollback N; give --rollback") }
     }
 
     /// `GLOB=PRESET_OR_FILE` split at the first `=` (globs have none).
@@ -58,6 +52,19 @@ struct LayerChoiceOptions: ParsableArguments {
         for pattern in QuantRecipe.unmatched(try overrides.map { try Self.split($0).pattern }, in: names) {
             throw PipelineError.invalidArgument("--override '\(pattern)=…' matches no linear layer (layers look like '\(example)')")
         }
+    }
+}
+
+/// Rollback by count on `quantize` and `analyze`: `--rollback N --rank range|measured`.
+struct RollbackOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Keep the N most sensitive quantized linears in float (ranked by --rank).")
+    var rollback: Int?
+    @Option(help: "Ranking for --rollback: range (the debugger's range_parm; no extra passes) or measured (KL with one layer quantized; one pass per layer).")
+    var rank: LayerRollback.Ranking?
+
+    func validate() throws {
+        if let rollback, rollback < 1 { throw ValidationError("--rollback must be >= 1, got \(rollback)") }
+        if rank != nil, rollback == nil { throw ValidationError("--rank orders the layers of --rollback N; give --rollback") }
     }
 
     /// With `--rollback N`: quantizes once by `recipe`, ranks its layers, prints the N kept in float with their scores

@@ -16,6 +16,7 @@ struct Quantize: ParsableCommand {
             help: "Add an algorithm to the recipe (gptq, awq, smoothquant, rotation); repeatable, applied in the order given.")
     var algorithms: [String] = []
     @OptionGroup(title: "Per-layer choices") var layerChoices: LayerChoiceOptions
+    @OptionGroup(title: "Rollback by count") var rollbackOptions: RollbackOptions
     @Option(help: "Output folder.") var out: String
     @Option(help: "Also write the quantization debugger's report to this folder (as `quanta analyze --out`; or set QUANTA_DEBUG=DIR).")
     var debug: String?
@@ -61,7 +62,7 @@ struct Quantize: ParsableCommand {
             if !allowRequantize { warnIfRequantizing(loaded) }
             try layerChoices.checkPatterns(loaded)
             let cache = CalibrationCache()
-            recipe = try layerChoices.rollingBack(recipe, loaded: loaded, cache: cache)
+            recipe = try rollbackOptions.rollingBack(recipe, loaded: loaded, cache: cache)
             let quantized = try ModelQuantization.run(
                 loaded, recipe: recipe, keepsReference: debugOptions != nil, cache: cache, progress: quantizationProgress(recipe))
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)

@@ -63,7 +63,6 @@ struct Tune: ParsableCommand {
         for alternative in alternatives {
             do { _ = try TuneCandidates.Alternative(alternative) } catch { throw ValidationError("--try: \(error)") }
         }
-        if layerChoices.rollback != nil { throw ValidationError("--rollback is what tune searches; give --budget instead") }
     }
 
     func run() throws {

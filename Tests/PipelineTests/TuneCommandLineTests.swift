@@ -74,7 +74,7 @@ struct TuneCommandLineTests {
         try #"{"name": "w8-kv8", "weight": {"dtype": "int8"}, "input": {"dtype": "int8"}, "kv_cache": {"dtype": "int8"}}"#
             .write(toFile: recipe, atomically: true, encoding: .utf8)
         let out = directory + "/miss"
-        let outcome = try Self.tune(model, text: text, out: out, recipe: recipe, budget: "kl<=1e-12", extra: ["--max-evals", "2"])
+        let outcome = try Self.tune(model, text: text, out: out, recipe: recipe, budget: "kl<=1e-12", extra: ["--max-evals", "2", "--rank", "range"])
         #expect(outcome.status == 3, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("error: no candidate meets kl<=1e-12; the closest was"), "\(outcome.stderr)")
         let log = try Self.json(try String(contentsOfFile: out + "/tune-log.json", encoding: .utf8))
