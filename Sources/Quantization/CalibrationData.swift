@@ -12,7 +12,8 @@ public enum CalibrationData {
     public static let generatedSampleLimit = 16
 
     /// `samples` windows of `sequenceLength` tokens starting at seeded random offsets of the encoded file
-    /// (the GPTQ reference's sampling), or model-generated text when `file` is nil.
+    /// (the GPTQ reference's sampling; a `.jsonl` file's texts joined, `CalibrationText`), or model-generated text when
+    /// `file` is nil.
     public static func windows(
         _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: any TextTokenizer,
         progress: (Int, Int) -> Void = { _, _ in }
@@ -20,7 +21,7 @@ public enum CalibrationData {
         guard let file = settings.file else {
             return try generated(settings, model: model, tokenizer: tokenizer, progress: progress)
         }
-        let tokens = tokenizer.encode(try TextFile.read(file))
+        let tokens = tokenizer.encode(try CalibrationText.read(file))
         guard tokens.count >= settings.sequenceLength else {
             throw QuantError.invalidConfiguration(
                 field: "calibration.seq_len", reason: "\(file) has \(tokens.count) tokens, fewer than one sample of \(settings.sequenceLength)")

@@ -89,7 +89,7 @@ public enum ModelQuantization {
         let blockSteps = recipe.algorithms.filter { $0.stage != .wholeModel }
         let blockwise = try blockSteps.isEmpty ? nil : LayerwiseQuantization.Steps(blockSteps)
         if recipe.needsCalibration || blockwise != nil, let file = recipe.calibration.file {
-            _ = try TextFile.read(file)  // fail on a bad file before the slow weight pass
+            _ = try CalibrationText.read(file)  // fail on a bad file before the slow weight pass
         }
         var result = loaded
         var windows: [[Int]]?

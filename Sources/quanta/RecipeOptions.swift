@@ -17,7 +17,7 @@ func loadRecipe(_ name: String, calib: String?, samples: Int?, sequenceLength: I
 /// The recipe and its calibration overrides, as `quantize`, `analyze` and `tune` all take them.
 struct RecipeOptions: ParsableArguments {
     @Option(help: "Preset name (see `quanta recipes`) or a .json/.yaml recipe file.") var recipe: String
-    @Option(help: "Calibration text (UTF-8). Without it, calibration text is sampled from the model (seeded).") var calib: String?
+    @Option(help: "Calibration text (UTF-8, or .jsonl with a \"text\" field per line). Without it, text is sampled from the model (seeded).") var calib: String?
     // Numbers parse unconditionally, so `--samples -3` is judged as -3 instead of a missing value and an option.
     @Option(parsing: .unconditional, help: "Calibration samples (overrides the recipe).") var samples: Int?
     @Option(name: .customLong("seq-len"), parsing: .unconditional, help: "Tokens per calibration sample (overrides the recipe).")
