@@ -79,8 +79,9 @@ struct Tune: ParsableCommand {
             let loaded = try ModelLoader.load(model)
             if !allowRequantize { warnIfRequantizing(loaded) }
             try layerChoices.checkPatterns(loaded)
+            let stated = try TuneBudget(budget)
             let configuration = RecipeTuner.Configuration(
-                budget: try TuneBudget(budget),
+                budget: stated,
                 evaluation: try .init(sequenceLength: evaluationSequenceLength, windowCount: windows),
                 screenWindows: screenWindows, maxEvaluations: maxEvaluations, ranking: rank,
                 alternatives: noAlternatives ? []
@@ -92,7 +93,6 @@ struct Tune: ParsableCommand {
                 screenItems: screenItems)
             var progress = RecipeTuner.Progress()
             progress.message = { ProgressBar.log($0) }
-            let stated = try TuneBudget(budget)
             progress.step = { step in ProgressBar.log(Self.row(step, budget: stated)) }
             ProgressBar.log("step  phase   metric     bits    s      change")
             let report = try TuneCommand.run(

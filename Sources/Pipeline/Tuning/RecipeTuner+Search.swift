@@ -32,8 +32,6 @@ extension RecipeTuner {
         var floatAccuracy: [Int: Double] = [:]
 
         init(loaded: LoadedModel, tokens: [Int], configuration: Configuration, cache: TuneCache, progress: Progress) throws {
-            let full = configuration.taskItems != nil ? configuration.screenWindows
-                : try PerplexityEvaluation(configuration: configuration.evaluation).windows(of: tokens).count
             guard configuration.budget.isTaskAccuracy == (configuration.taskItems != nil) else {
                 throw PipelineError.invalidArgument(configuration.budget.isTaskAccuracy
                     ? "a task-accuracy budget needs multiple-choice task items" : "task items need a task-accuracy budget (acc>=-2%)")
@@ -41,9 +39,12 @@ extension RecipeTuner {
             guard configuration.screenWindows >= 1, configuration.maxEvaluations >= 1 else {
                 throw PipelineError.invalidArgument("screening needs at least 1 window and the search at least 1 full evaluation")
             }
-            guard configuration.screenWindows <= full else {
-                throw PipelineError.invalidArgument(
-                    "the evaluation text has \(full) windows of \(configuration.evaluation.sequenceLength) tokens, fewer than the \(configuration.screenWindows) screening windows")
+            if configuration.taskItems == nil {
+                let full = try PerplexityEvaluation(configuration: configuration.evaluation).windows(of: tokens).count
+                guard configuration.screenWindows <= full else {
+                    throw PipelineError.invalidArgument(
+                        "the evaluation text has \(full) windows of \(configuration.evaluation.sequenceLength) tokens, fewer than the \(configuration.screenWindows) screening windows")
+                }
             }
             (self.loaded, self.tokens, self.configuration, self.cache, self.progress) = (loaded, tokens, configuration, cache, progress)
             let size = (try? FileManager.default.attributesOfItem(atPath: loaded.path))?[.size] as? Int ?? 0
