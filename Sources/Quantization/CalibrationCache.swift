@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import QuantAlgorithms
 import QuantCore
 
@@ -31,6 +32,9 @@ public final class CalibrationCache: @unchecked Sendable {
     private let lock = NSLock()
     private var windows: [WindowKey: [[Int]]] = [:]
     private var observers: [Key: any Observer] = [:]
+    /// The float model after the recipe's whole-model transforms (rotation), by the transforms' configuration: a
+    /// transform depends only on the float weights and its own settings, so it is computed once per configuration.
+    private var transformed: [String: LlamaModel] = [:]
     /// Calibration passes run over a whole window set (each over every window), and observers reused.
     public private(set) var passes = 0
     public private(set) var reusedObservers = 0
@@ -54,6 +58,21 @@ public final class CalibrationCache: @unchecked Sendable {
              readsInputs ? (try? encoder.encode(layer.input)).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""]
         }
         return algorithms + "|" + layers.map { $0.joined(separator: ",") }.joined(separator: ";")
+    }
+
+    /// The key of a list of whole-model transform steps.
+    static func transformKey(_ steps: [AlgorithmStep]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(steps)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    func transformedModel(_ key: String) -> LlamaModel? {
+        lock.withLock { transformed[key] }
+    }
+
+    func store(transformed model: LlamaModel, for key: String) {
+        lock.withLock { transformed[key] = model }
     }
 
     func windows(for calibration: QuantRecipe.Calibration, weights: String) -> [[Int]]? {

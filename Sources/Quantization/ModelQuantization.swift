@@ -104,7 +104,14 @@ public enum ModelQuantization {
         let algorithmStart = Date()
         var algorithmWeights: [String: QuantizedTensor] = [:]
         var reports: [AlgorithmReport] = []
-        for transform in transforms { progress.log(try transform.transform(&result.model)) }
+        let transformKey = cache.map { _ in CalibrationCache.transformKey(recipe.algorithms.filter { $0.stage == .wholeModel }) }
+        if let transformKey, let model = cache?.transformedModel(transformKey) {
+            result.model = model
+            progress.log("whole-model transforms: reused from the calibration cache")
+        } else {
+            for transform in transforms { progress.log(try transform.transform(&result.model)) }
+            if let transformKey, !transforms.isEmpty { cache?.store(transformed: result.model, for: transformKey) }
+        }
         var reference = keepsReference ? result.model : nil
         if let blockwise {
             (algorithmWeights, reports) = try LayerwiseQuantization.run(

@@ -94,6 +94,14 @@ struct Tune: ParsableCommand {
             var progress = RecipeTuner.Progress()
             progress.message = { ProgressBar.log($0) }
             progress.step = { step in ProgressBar.log(Self.row(step, budget: stated)) }
+            progress.candidate = { change, phase in
+                ProgressBar.log("\(phase): \(change)")
+                var bar: ProgressBar?
+                return (quantizationProgress(recipe), { done, total in
+                    if bar == nil { bar = ProgressBar("evaluation ", total: total) }
+                    bar?.update(done)
+                })
+            }
             ProgressBar.log("step  phase   metric     bits    s      change")
             let report = try TuneCommand.run(
                 loaded, recipe: recipe, evaluationText: text, configuration: configuration, directory: out, progress: progress)

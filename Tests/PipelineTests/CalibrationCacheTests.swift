@@ -87,4 +87,24 @@ import Testing
         #expect(cache.passes == 2)
         #expect(Self.state(fresh) == Self.state(try ModelQuantization.run(loaded, recipe: rotated)))
     }
+
+    @Test func aWholeModelTransformIsComputedOnceAndReusedExactly() throws {
+        let (loaded, recipe) = try Self.setUp()
+        var rotated = recipe
+        rotated.algorithms = [try AlgorithmStep.named("rotation")]
+        let cache = CalibrationCache(reuse: .exact)
+        var logged: [String] = []
+        var progress = ModelQuantization.Progress()
+        progress.log = { logged.append($0) }
+        _ = try ModelQuantization.run(loaded, recipe: rotated, cache: cache, progress: progress)
+        #expect(!logged.contains { $0.contains("reused from the calibration cache") })
+        // Another layer rolled back: the rotated float model is taken from the cache, and the result is what a run
+        // without the cache computes, bit for bit.
+        rotated.keepFloat("model.layers.0.mlp.down_proj")
+        logged = []
+        let reused = try ModelQuantization.run(loaded, recipe: rotated, cache: cache, progress: progress)
+        #expect(logged.contains { $0.contains("reused from the calibration cache") })
+        #expect(Self.state(reused) == Self.state(try ModelQuantization.run(loaded, recipe: rotated)))
+        #expect(reused.model.linearLayers.map(\.weight) == (try ModelQuantization.run(loaded, recipe: rotated)).model.linearLayers.map(\.weight))
+    }
 }

@@ -24,6 +24,8 @@ extension RecipeTuner {
         var cache: TuneCache
         let progress: Progress
         let calibration = CalibrationCache(reuse: .acrossWeightChanges)
+        /// The float model's logits on the evaluation windows, computed once for all candidates.
+        let reference: MemoizedLogits
         let modelKey: String
         let tokensKey: String
         var log: [Step] = []
@@ -47,6 +49,8 @@ extension RecipeTuner {
                 }
             }
             (self.loaded, self.tokens, self.configuration, self.cache, self.progress) = (loaded, tokens, configuration, cache, progress)
+            let windows = configuration.taskItems == nil ? max(configuration.screenWindows, configuration.evaluation.windowCount ?? 64) : 0
+            reference = MemoizedLogits(loaded.model, capacity: min(windows, 64))
             let size = (try? FileManager.default.attributesOfItem(atPath: loaded.path))?[.size] as? Int ?? 0
             modelKey = "\(loaded.path)#\(size)"
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -88,19 +92,20 @@ extension RecipeTuner {
             if phase != .final, let cached = cache.results[key] {
                 result = cached
             } else {
+                let shown = progress.candidate(candidate.change, phase.rawValue)
                 let quantized = try ModelQuantization.run(
                     loaded, recipe: candidate.recipe, keepsReference: phase == .final, cache: phase == .final ? nil : calibration,
-                    progress: progress.quantization)
+                    progress: shown.quantization)
                 let metrics: TuneMetrics
                 if let items {
-                    let scored = try TaskEvaluation.score(quantized.model, items: items)
+                    let scored = try TaskEvaluation.score(quantized.model, items: items, progress: shown.windows)
                     if floatAccuracy[items.count] == nil {
                         floatAccuracy[items.count] = try TaskEvaluation.score(loaded.model, items: items).accuracy
                     }
                     metrics = TuneMetrics(accuracy: scored.accuracy, floatAccuracy: floatAccuracy[items.count], windows: items.count)
                 } else {
                     let scored = try PerplexityEvaluation(configuration: evaluation).evaluate(
-                        quantized.model, tokens: tokens, reference: loaded.model)
+                        quantized.model, tokens: tokens, reference: reference, progress: shown.windows)
                     metrics = TuneMetrics(
                         perplexity: scored.perplexity, floatPerplexity: scored.referencePerplexity!,
                         klDivergence: scored.klDivergence!, top1Agreement: scored.top1Agreement!, windows: scored.windows)
@@ -129,7 +134,8 @@ extension RecipeTuner {
             }
             let start = Date()
             let quantized = try ModelQuantization.run(
-                loaded, recipe: base, keepsReference: true, cache: calibration, progress: progress.quantization)
+                loaded, recipe: base, keepsReference: true, cache: calibration,
+                progress: progress.candidate("ranking layers", "rank").quantization)
             let ranked = try LayerRollback.rank(
                 reference: loaded, quantized: quantized, by: configuration.ranking, progress: progress.debugger)
             cache.rankings[key] = ranked
@@ -166,6 +172,12 @@ extension RecipeTuner {
                         base: base.name, level: level, count: count)
                 }
                 for level in TuneCandidates.levels(for: base.recipe) {
+                    // Levels are cheapest first: once one meets the budget at the base's own bits per weight (its
+                    // raised layers keep their weight scheme), no later level can use fewer bits.
+                    if let best = found.first, best.result.bitsPerWeight <= base.result.bitsPerWeight + 1e-9 {
+                        progress.message("\(level.rawValue): skipped (\(best.candidate.change) already keeps the base's bits per weight)")
+                        continue
+                    }
                     var (low, high) = (0, order.count)
                     var (highResult, _) = try measure(candidate(level, high), .screen)
                     guard budget.isMet(by: highResult.metrics) else {

@@ -81,7 +81,11 @@ public enum RecipeTuner {
     public struct Progress {
         public var step: (Step) -> Void = { _ in }
         public var message: (String) -> Void = { _ in }
-        public var quantization = ModelQuantization.Progress()
+        /// Called when a candidate starts to be quantized and measured (a cached result is not): the progress of its
+        /// quantization and of its evaluation windows (done, total).
+        public var candidate: (_ change: String, _ phase: String) -> (quantization: ModelQuantization.Progress, windows: (Int, Int) -> Void) = {
+            _, _ in (ModelQuantization.Progress(), { _, _ in })
+        }
         public var debugger = QuantizationDebugger.Progress()
         public init() {}
     }
