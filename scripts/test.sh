@@ -11,4 +11,11 @@ bash scripts/fetch-models.sh >/dev/null
 flags=(-c release -Xswiftc -enable-testing)
 swift build "${flags[@]}" --build-tests
 swift build "${flags[@]}" --product quanta
+# OpenBLAS picks Prescott (SSE3) kernels on VMs that hide the CPU model; the quanta binary restarts itself with the
+# right core (BLASKernels), the test runner cannot, so it is set here when the CPU has wider vectors.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -r /proc/cpuinfo ]; then
+  flags_line=$(grep -m1 '^flags' /proc/cpuinfo || true)
+  if [[ " $flags_line " == *" avx512f "* && " $flags_line " == *" avx512bw "* ]]; then export OPENBLAS_CORETYPE=SkylakeX
+  elif [[ " $flags_line " == *" avx2 "* ]]; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
 swift test "${flags[@]}" --skip-build --disable-xctest "$@"

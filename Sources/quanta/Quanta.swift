@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import TensorCore
 import Quantization
 
 /// The version `quanta --version` prints.
@@ -21,6 +22,7 @@ struct Quanta: ParsableCommand {
     /// ArgumentParser's `main`, except that a mistyped option is named even when a required one is also missing
     /// (ArgumentParser reports the missing one first, so `--output` for `--out` read as "Missing expected argument").
     static func main() {
+        restartWithFastBLASKernels()
         let arguments = Array(CommandLine.arguments.dropFirst())
         var command: any ParsableCommand
         do {
@@ -90,4 +92,13 @@ func warnIfRequantizing(_ loaded: LoadedModel) {
         + "errors are measured against them, not the original float model. Quantize the float model if you have it "
         + "(--allow-requantize silences this).\n"
     FileHandle.standardError.write(Data(line.utf8))
+}
+
+/// Restarts the program once with `OPENBLAS_CORETYPE` set when OpenBLAS chose kernels narrower than the CPU's (see
+/// `BLASKernels`): the variable is read only when the library loads, before `main`.
+func restartWithFastBLASKernels() {
+    guard let core = BLASKernels.recommendedCoreType() else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    // execv returns only on failure: carry on with the kernels already loaded.
 }
