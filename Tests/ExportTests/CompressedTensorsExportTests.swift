@@ -266,6 +266,45 @@ enum CompressedTensorsReadBack {
         try Self.expectRefusal(narrow, mentioning: ["model.layers.0.mlp.up_proj.input", "narrow-range"])
     }
 
+    @Test func aTruncatedOrCorruptedExportFailsToLoadWithAClearError() throws {
+        let model = try ExportFixtures.quantizedModel(try ExportFixtures.int4(symmetric: false))
+        let (directory, _) = try Self.export(model)
+        let weights = directory + "/model.safetensors", config = directory + "/config.json"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+        let original = try Data(contentsOf: URL(fileURLWithPath: config))
+        // Truncated data section.
+        try bytes.prefix(bytes.count - 100).write(to: URL(fileURLWithPath: weights))
+        #expect(throws: FormatError.self) { try CompressedTensorsReadBack.load(directory) }
+        try bytes.write(to: URL(fileURLWithPath: weights))
+        // A group size the scales do not fit.
+        let edited = String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"group_size\" : 32", with: "\"group_size\" : 16")
+        try Data(edited.utf8).write(to: URL(fileURLWithPath: config))
+        do {
+            _ = try CompressedTensorsReadBack.load(directory)
+            Issue.record("loaded a folder whose scales do not fit its group size")
+        } catch let error as QuantizationError {
+            #expect("\(error)".contains("weight_scale") && "\(error)".contains("128 scales; group needs 256"), "\(error)")
+        }
+        // A missing tensor.
+        try original.write(to: URL(fileURLWithPath: config))
+        let file = try SafetensorsFile(path: weights)
+        var writer = SafetensorsWriter()
+        for name in file.names where name != "model.layers.0.mlp.up_proj.weight_zero_point" {
+            let info = try file.info(name)
+            writer.add(name, bytes: try file.rawBytes(name), elementType: info.elementType, shape: info.shape)
+        }
+        try writer.write(to: weights + ".new")
+        try FileManager.default.removeItem(atPath: weights)
+        try FileManager.default.moveItem(atPath: weights + ".new", toPath: weights)
+        #expect(throws: QuantizationError.invalidFolder(path: directory, reason: "missing tensor model.layers.0.mlp.up_proj.weight_zero_point")) {
+            try CompressedTensorsReadBack.load(directory)
+        }
+        // Another quantization method is named, not ignored.
+        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"compressed-tensors\"", with: "\"gptq\"").utf8)
+            .write(to: URL(fileURLWithPath: config))
+        #expect(throws: QuantizationError.self) { try CompressedTensorsReadBack.load(directory) }
+    }
+
     @Test func anExistingOutputIsKeptWithoutOverwrite() throws {
         let loaded = try ExportFixtures.loaded(try ExportFixtures.quantizedModel(try ExportFixtures.int8()))
         let directory = Fixtures.temporaryDirectory() + "/ct"
