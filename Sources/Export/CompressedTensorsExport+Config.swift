@@ -82,7 +82,9 @@ extension CompressedTensorsExport {
         }
         let model = loaded.model
         let attention = model.blocks.contains { block in
-            [block.queryProjection, block.keyProjection, block.valueProjection, block.outputProjection].contains { $0.bias != nil }
+            [block.queryProjection, block.keyProjection, block.valueProjection, block.outputProjection].contains {
+                $0.bias != nil
+            }
         }
         let mlp = model.blocks.contains { block in
             [block.gateProjection, block.upProjection, block.downProjection].contains { $0.bias != nil }

@@ -55,7 +55,8 @@ extension CompressedTensorsExport {
             }
             if !ignore.isEmpty { lines.append("  ignore: \(ignore.joined(separator: ", "))") }
             lines.append(
-                tokenizerFiles.isEmpty ? "  no tokenizer (the source has none)" : "  tokenizer: \(tokenizerFiles.joined(separator: ", "))")
+                tokenizerFiles.isEmpty
+                    ? "  no tokenizer (the source has none)" : "  tokenizer: \(tokenizerFiles.joined(separator: ", "))")
             lines.append(String(format: "  %.1f s", seconds))
             return lines.joined(separator: "\n")
         }

@@ -72,7 +72,8 @@ public enum CompressedTensorsExport {
     /// Exports `loaded` to the folder `directory` (built in a temporary sibling, then renamed).
     /// - Throws: `ExportError.notCompressedTensors` naming the first layer or point that cannot be written (before
     ///   anything is written), `.outputExists`; `FormatError` and file-system errors when writing fails.
-    public static func export(_ loaded: LoadedModel, to directory: String, configuration: Configuration = .init()) throws
+    public static func export(_ loaded: LoadedModel, to directory: String, configuration: Configuration = .init())
+        throws
         -> Report
     {
         let start = Date()
@@ -111,7 +112,8 @@ public enum CompressedTensorsExport {
             linearBits += (writer.dataByteCount - before) * 8
             linearElements += layer.linear.weight.elementCount
             for (encoding, quantizer, kind) in [
-                (layer.input, layer.linear.inputQuantizer, "input"), (layer.output, layer.linear.outputQuantizer, "output"),
+                (layer.input, layer.linear.inputQuantizer, "input"),
+                (layer.output, layer.linear.outputQuantizer, "output"),
             ] {
                 guard let encoding, let quantizer else { continue }
                 addActivation("\(name).\(kind)", quantizer, encoding, to: &writer)
@@ -135,7 +137,8 @@ public enum CompressedTensorsExport {
         }
         report.groups = quantization.configGroups.mapValues(\.targets)
         report.ignore = quantization.ignore
-        report.fileBytes = (try? FileManager.default.attributesOfItem(atPath: directory + "/model.safetensors")[.size] as? Int) ?? 0
+        report.fileBytes =
+            (try? FileManager.default.attributesOfItem(atPath: directory + "/model.safetensors")[.size] as? Int) ?? 0
         report.linearBitsPerWeight = linearElements > 0 ? Double(linearBits) / Double(linearElements) : 0
         report.seconds = Date().timeIntervalSince(start)
         return report
@@ -150,10 +153,11 @@ public enum CompressedTensorsExport {
             if linear.name == model.lmHead.name && model.configuration.tieWordEmbeddings { continue }
             var plan = LayerPlan(linear: linear)
             if let transform = linear.inputTransform {
-                refusals.append((
-                    linear.name,
-                    "rotates its input online (randomized Hadamard of order \(transform.dimension)); Quanta does not write compressed-tensors transform configs, so quantize with rotation's online Hadamard off (`online_down_projection: false`)"
-                ))
+                refusals.append(
+                    (
+                        linear.name,
+                        "rotates its input online (randomized Hadamard of order \(transform.dimension)); Quanta does not write compressed-tensors transform configs, so quantize with rotation's online Hadamard off (`online_down_projection: false`)"
+                    ))
                 continue
             }
             if let stored = linear.quantizedWeight, !stored.scheme.dataType.isFloatCast {
@@ -164,14 +168,17 @@ public enum CompressedTensorsExport {
                 case let .refused(reason): refusals.append((linear.name, "weight: " + reason))
                 }
             } else if linear.quantizesActivations {
-                refusals.append((
-                    linear.name, "quantizes its activations but keeps a float weight; compressed-tensors groups quantize weights"
-                ))
+                refusals.append(
+                    (
+                        linear.name,
+                        "quantizes its activations but keeps a float weight; compressed-tensors groups quantize weights"
+                    ))
             }
             for (quantizer, kind) in [(linear.inputQuantizer, "input"), (linear.outputQuantizer, "output")] {
                 guard let quantizer else { continue }
                 switch CompressedTensorsSchemeMapping.activation(quantizer) {
-                case let .expressed(encoding): if kind == "input" { plan.input = encoding } else { plan.output = encoding }
+                case let .expressed(encoding):
+                    if kind == "input" { plan.input = encoding } else { plan.output = encoding }
                 case let .refused(reason): refusals.append(("\(linear.name).\(kind)", reason))
                 }
             }
@@ -189,12 +196,15 @@ public enum CompressedTensorsExport {
         -> CompressedTensorsSchemeMapping.ActivationEncoding?
     {
         let quantizers = model.blocks.enumerated().flatMap { index, block in
-            [("model.layers.\(index).self_attn.keys", block.keyQuantizer),
-             ("model.layers.\(index).self_attn.values", block.valueQuantizer)]
+            [
+                ("model.layers.\(index).self_attn.keys", block.keyQuantizer),
+                ("model.layers.\(index).self_attn.values", block.valueQuantizer),
+            ]
         }
         guard let (_, first) = quantizers.first(where: { $0.1 != nil }), let first else { return nil }
         if let (place, _) = quantizers.first(where: { $0.1 == nil }) {
-            refusals.append((place, "not quantized while other KV-cache points are; kv_cache_scheme covers every attention layer"))
+            refusals.append(
+                (place, "not quantized while other KV-cache points are; kv_cache_scheme covers every attention layer"))
             return nil
         }
         if let (place, _) = quantizers.first(where: { $0.1!.scheme != first.scheme }) {
@@ -202,9 +212,11 @@ public enum CompressedTensorsExport {
             return nil
         }
         guard !first.scheme.isDynamic, first.scheme.granularity == .perTensor, first.scheme.isSymmetric else {
-            refusals.append((
-                quantizers[0].0, "KV-cache scales that are not static, per-tensor and symmetric (vLLM reads one k_scale and v_scale per layer)"
-            ))
+            refusals.append(
+                (
+                    quantizers[0].0,
+                    "KV-cache scales that are not static, per-tensor and symmetric (vLLM reads one k_scale and v_scale per layer)"
+                ))
             return nil
         }
         switch CompressedTensorsSchemeMapping.activation(first) {
@@ -221,7 +233,9 @@ public enum CompressedTensorsExport {
         to writer: inout SafetensorsWriter
     ) throws {
         let (rows, columns) = (stored.shape[0], stored.shape[1])
-        guard let parameters = stored.parameters else { preconditionFailure("\(name): integer and FP8 codes carry parameters") }
+        guard let parameters = stored.parameters else {
+            preconditionFailure("\(name): integer and FP8 codes carry parameters")
+        }
         let b = encoding.arguments.bitWidth
         let slotShape: [Int]
         switch stored.scheme.granularity {
@@ -234,7 +248,9 @@ public enum CompressedTensorsExport {
             writer.add(name + ".weight", bytes: stored.codes, elementType: .float8E4M3, shape: [rows, columns])
         case CompressedTensorsSchemeMapping.intQuantized:
             let codes = shiftedCodes(stored, by: encoding.codeShift)
-            writer.add(name + ".weight", bytes: codes.map { UInt8(bitPattern: Int8($0)) }, elementType: .int8, shape: [rows, columns])
+            writer.add(
+                name + ".weight", bytes: codes.map { UInt8(bitPattern: Int8($0)) }, elementType: .int8,
+                shape: [rows, columns])
         default:
             let codes = shiftedCodes(stored, by: encoding.codeShift)
             let packed = CompressedTensorsPacking.pack(codes, rows: rows, columns: columns, bitWidth: b)
@@ -247,7 +263,8 @@ public enum CompressedTensorsExport {
         guard !encoding.arguments.isSymmetric else { return }
         let zeroPoints = parameters.zeroPoints.map { $0 - encoding.codeShift }
         if encoding.format == CompressedTensorsSchemeMapping.packQuantized && stored.scheme.granularity != .perTensor {
-            let packed = CompressedTensorsPacking.packColumns(zeroPoints, rows: slotShape[0], columns: slotShape[1], bitWidth: b)
+            let packed = CompressedTensorsPacking.packColumns(
+                zeroPoints, rows: slotShape[0], columns: slotShape[1], bitWidth: b)
             writer.add(
                 name + ".weight_zero_point", bytes: littleEndian(packed), elementType: .int32,
                 shape: [CompressedTensorsPacking.wordCount(count: slotShape[0], bitWidth: b), slotShape[1]])
@@ -260,7 +277,8 @@ public enum CompressedTensorsExport {
 
     /// `PREFIX_scale` (and `_zero_point`) of a static quantizer; nothing for a dynamic one.
     static func addActivation(
-        _ prefix: String, _ quantizer: ActivationQuantizer, _ encoding: CompressedTensorsSchemeMapping.ActivationEncoding,
+        _ prefix: String, _ quantizer: ActivationQuantizer,
+        _ encoding: CompressedTensorsSchemeMapping.ActivationEncoding,
         to writer: inout SafetensorsWriter
     ) {
         guard !quantizer.scheme.isDynamic, let parameters = quantizer.parameters else { return }
@@ -274,8 +292,10 @@ public enum CompressedTensorsExport {
     /// The stored integer codes, signed, minus `shift`.
     static func shiftedCodes(_ stored: QuantizedTensor, by shift: Int32) -> [Int32] {
         let type = stored.scheme.dataType
-        return BitPacking.unpack(stored.codes, count: stored.elementCount, bitWidth: type.bitWidth, isSigned: !type.isUnsigned)
-            .map { $0 - shift }
+        return BitPacking.unpack(
+            stored.codes, count: stored.elementCount, bitWidth: type.bitWidth, isSigned: !type.isUnsigned
+        )
+        .map { $0 - shift }
     }
 
     static func littleEndian(_ values: [Int32]) -> [UInt8] {

@@ -32,7 +32,11 @@ public struct CompressedTensorsConfiguration: Codable, Sendable, Equatable {
 
             public init(from decoder: any Decoder) throws {
                 let c = try decoder.singleValueContainer()
-                if let flag = try? c.decode(Bool.self) { self = .flag(flag) } else { self = .other(try c.decode(String.self)) }
+                if let flag = try? c.decode(Bool.self) {
+                    self = .flag(flag)
+                } else {
+                    self = .other(try c.decode(String.self))
+                }
             }
 
             public func encode(to encoder: any Encoder) throws {

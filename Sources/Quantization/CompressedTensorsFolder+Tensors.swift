@@ -17,7 +17,9 @@ extension CompressedTensorsFolder {
         }
 
         func invalid(_ tensor: String, _ reason: String) -> QuantizationError {
-            .invalidFolder(path: (try? weights.shardFileName(for: tensor)).map { directory + "/" + $0 } ?? directory, reason: "\(tensor): \(reason)")
+            .invalidFolder(
+                path: (try? weights.shardFileName(for: tensor)).map { directory + "/" + $0 } ?? directory,
+                reason: "\(tensor): \(reason)")
         }
 
         /// The tensor `name`'s info, marking it used.
@@ -73,18 +75,24 @@ extension CompressedTensorsFolder {
             let shape: [Int]
             switch format {
             case CompressedTensorsSchemeMapping.packQuantized:
-                guard arguments.type == "int" else { throw invalid(layer, "\(format) holds integer weights, not \(arguments.type)") }
+                guard arguments.type == "int" else {
+                    throw invalid(layer, "\(format) holds integer weights, not \(arguments.type)")
+                }
                 let declared = try integers(layer + ".weight_shape")
                 guard declared.values.count == 2, declared.values.allSatisfy({ $0 > 0 }) else {
-                    throw invalid(layer + ".weight_shape", "expected [out, in] with positive entries, found \(declared.values)")
+                    throw invalid(
+                        layer + ".weight_shape", "expected [out, in] with positive entries, found \(declared.values)")
                 }
                 shape = declared.values.map(Int.init)
                 let packed = try integers(layer + ".weight_packed")
                 let words = CompressedTensorsPacking.wordCount(count: shape[1], bitWidth: b)
                 guard packed.shape == [shape[0], words] else {
-                    throw invalid(layer + ".weight_packed", "shape \(packed.shape); weight_shape \(shape) at \(b) bits needs [\(shape[0]), \(words)]")
+                    throw invalid(
+                        layer + ".weight_packed",
+                        "shape \(packed.shape); weight_shape \(shape) at \(b) bits needs [\(shape[0]), \(words)]")
                 }
-                let signed = CompressedTensorsPacking.unpack(packed.values, rows: shape[0], columns: shape[1], bitWidth: b)
+                let signed = CompressedTensorsPacking.unpack(
+                    packed.values, rows: shape[0], columns: shape[1], bitWidth: b)
                 codes = BitPacking.pack(signed, bitWidth: scheme.dataType.bitWidth)
             case CompressedTensorsSchemeMapping.intQuantized, CompressedTensorsSchemeMapping.naiveQuantized,
                 CompressedTensorsSchemeMapping.floatQuantized:
@@ -105,7 +113,10 @@ extension CompressedTensorsFolder {
                     codes = BitPacking.pack(values, bitWidth: scheme.dataType.bitWidth)
                 }
             default:
-                throw invalid(layer, "format '\(format)' is not supported (\(CompressedTensorsSchemeMapping.packQuantized), \(CompressedTensorsSchemeMapping.intQuantized), \(CompressedTensorsSchemeMapping.floatQuantized) are)")
+                throw invalid(
+                    layer,
+                    "format '\(format)' is not supported (\(CompressedTensorsSchemeMapping.packQuantized), \(CompressedTensorsSchemeMapping.intQuantized), \(CompressedTensorsSchemeMapping.floatQuantized) are)"
+                )
             }
             let (rows, columns) = (shape[0], shape[1])
             let scales = try floats(layer + ".weight_scale").values
@@ -122,7 +133,9 @@ extension CompressedTensorsFolder {
             default: throw invalid(layer, "strategy \(arguments.strategy) for a weight")
             }
             guard scales.count == slots.rows * slots.columns else {
-                throw invalid(layer + ".weight_scale", "\(scales.count) scales; \(arguments.strategy) needs \(slots.rows * slots.columns)")
+                throw invalid(
+                    layer + ".weight_scale",
+                    "\(scales.count) scales; \(arguments.strategy) needs \(slots.rows * slots.columns)")
             }
             var zeroPoints = [Int32](repeating: 0, count: scales.count)
             if !arguments.isSymmetric {
@@ -131,9 +144,13 @@ extension CompressedTensorsFolder {
                 if format == CompressedTensorsSchemeMapping.packQuantized && scheme.granularity != .perTensor {
                     let wordRows = CompressedTensorsPacking.wordCount(count: slots.rows, bitWidth: b)
                     guard stored.values.count == wordRows * slots.columns else {
-                        throw invalid(name, "\(stored.values.count) words; \(slots.rows)×\(slots.columns) zero points at \(b) bits need \(wordRows * slots.columns)")
+                        throw invalid(
+                            name,
+                            "\(stored.values.count) words; \(slots.rows)×\(slots.columns) zero points at \(b) bits need \(wordRows * slots.columns)"
+                        )
                     }
-                    zeroPoints = CompressedTensorsPacking.unpackColumns(stored.values, rows: slots.rows, columns: slots.columns, bitWidth: b)
+                    zeroPoints = CompressedTensorsPacking.unpackColumns(
+                        stored.values, rows: slots.rows, columns: slots.columns, bitWidth: b)
                 } else {
                     guard stored.values.count == scales.count else {
                         throw invalid(name, "\(stored.values.count) zero points for \(scales.count) scales")
@@ -159,10 +176,14 @@ extension CompressedTensorsFolder {
             let scheme = try CompressedTensorsSchemeMapping.scheme(arguments, place: place)
             guard !scheme.isDynamic else { return ActivationQuantizer(scheme: scheme) }
             guard scheme.granularity == .perTensor else {
-                throw invalid(prefix, "static \(arguments.strategy) activation scales are not supported (static scales are per tensor)")
+                throw invalid(
+                    prefix,
+                    "static \(arguments.strategy) activation scales are not supported (static scales are per tensor)")
             }
             let scales = try floats(prefix + "_scale").values
-            guard scales.count == 1 else { throw invalid(prefix + "_scale", "\(scales.count) values; a per-tensor scale is one") }
+            guard scales.count == 1 else {
+                throw invalid(prefix + "_scale", "\(scales.count) values; a per-tensor scale is one")
+            }
             var zeroPoints: [Int32] = [0]
             if !scheme.isSymmetric {
                 zeroPoints = try integers(prefix + "_zero_point").values
@@ -173,7 +194,8 @@ extension CompressedTensorsFolder {
             do {
                 return ActivationQuantizer(
                     scheme: scheme,
-                    parameters: try QuantParameters(granularity: .perTensor, shape: [], scales: scales, zeroPoints: zeroPoints))
+                    parameters: try QuantParameters(
+                        granularity: .perTensor, shape: [], scales: scales, zeroPoints: zeroPoints))
             } catch {
                 throw invalid(prefix + "_scale", "\(error)")
             }

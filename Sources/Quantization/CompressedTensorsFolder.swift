@@ -45,19 +45,23 @@ public enum CompressedTensorsFolder {
             struct Method: Decodable { var quant_method: String? }
             var quantization_config: Method?
         }
-        guard let probe = try? JSONDecoder().decode(Probe.self, from: data), let method = probe.quantization_config else {
+        guard let probe = try? JSONDecoder().decode(Probe.self, from: data), let method = probe.quantization_config
+        else {
             return nil
         }
         guard method.quant_method == CompressedTensorsConfiguration.quantMethod else {
             throw QuantizationError.invalidFolder(
                 path: path,
-                reason: "quantization_config.quant_method '\(method.quant_method ?? "null")' is not supported (Quanta reads compressed-tensors)")
+                reason:
+                    "quantization_config.quant_method '\(method.quant_method ?? "null")' is not supported (Quanta reads compressed-tensors)"
+            )
         }
         struct Wrapper: Decodable { var quantization_config: CompressedTensorsConfiguration }
         do {
             return try JSONDecoder().decode(Wrapper.self, from: data).quantization_config
         } catch {
-            throw QuantizationError.invalidFolder(path: path, reason: "quantization_config: \(QuantizationError.describe(error))")
+            throw QuantizationError.invalidFolder(
+                path: path, reason: "quantization_config: \(QuantizationError.describe(error))")
         }
     }
 
@@ -77,7 +81,9 @@ public enum CompressedTensorsFolder {
     public static func matches(_ target: String, linear name: String) -> Bool {
         if target == "Linear" { return true }
         guard target.hasPrefix("re:") else { return target == name }
-        guard let pattern = try? NSRegularExpression(pattern: String(target.dropFirst(3)), options: [.anchorsMatchLines]) else {
+        guard
+            let pattern = try? NSRegularExpression(pattern: String(target.dropFirst(3)), options: [.anchorsMatchLines])
+        else {
             return false
         }
         let range = NSRange(name.startIndex..., in: name)
@@ -116,9 +122,12 @@ public enum CompressedTensorsFolder {
         func invalid(_ reason: String) -> QuantizationError { .invalidFolder(path: configPath, reason: reason) }
         guard q.quantizationStatus == "compressed" else {
             throw invalid(
-                "quantization_status '\(q.quantizationStatus)': only compressed checkpoints (weights stored as codes) are read")
+                "quantization_status '\(q.quantizationStatus)': only compressed checkpoints (weights stored as codes) are read"
+            )
         }
-        if let t = q.transformConfig, !t.isEmpty { throw invalid("transform_config (online rotations) is not supported") }
+        if let t = q.transformConfig, !t.isEmpty {
+            throw invalid("transform_config (online rotations) is not supported")
+        }
         if let s = q.sparsityConfig, !s.isEmpty { throw invalid("sparsity_config is not supported") }
         let weights = try ShardedSafetensors(directory: directory)
         var reader = TensorReader(weights: weights, directory: directory)
@@ -134,7 +143,9 @@ public enum CompressedTensorsFolder {
                 tensors[name + ".weight"] = try stored.dequantized()
                 quantizedWeights[name] = stored
             }
-            for (arguments, kind) in [(scheme.inputActivations, QuantizationPoint.Kind.input), (scheme.outputActivations, .output)] {
+            for (arguments, kind) in [
+                (scheme.inputActivations, QuantizationPoint.Kind.input), (scheme.outputActivations, .output),
+            ] {
                 guard let arguments else { continue }
                 activations[QuantizationPoint(layer: name, kind: kind)] = try reader.activation(
                     prefix: "\(name).\(kind.rawValue)", arguments: arguments, place: place)

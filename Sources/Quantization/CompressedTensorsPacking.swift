@@ -56,14 +56,16 @@ public enum CompressedTensorsPacking {
     /// Packs a `[rows, columns]` matrix along its columns (`packed_dim=0`, zero points).
     /// - Returns: `[wordCount(rows), columns]` words, row-major.
     public static func packColumns(_ codes: [Int32], rows: Int, columns: Int, bitWidth: Int) -> [Int32] {
-        let packed = pack(transpose(codes, rows: rows, columns: columns), rows: columns, columns: rows, bitWidth: bitWidth)
+        let packed = pack(
+            transpose(codes, rows: rows, columns: columns), rows: columns, columns: rows, bitWidth: bitWidth)
         return transpose(packed, rows: columns, columns: wordCount(count: rows, bitWidth: bitWidth))
     }
 
     /// Unpacks `[wordCount(rows), columns]` words packed along columns to `[rows, columns]` codes.
     public static func unpackColumns(_ words: [Int32], rows: Int, columns: Int, bitWidth: Int) -> [Int32] {
         let wordRows = wordCount(count: rows, bitWidth: bitWidth)
-        let codes = unpack(transpose(words, rows: wordRows, columns: columns), rows: columns, columns: rows, bitWidth: bitWidth)
+        let codes = unpack(
+            transpose(words, rows: wordRows, columns: columns), rows: columns, columns: rows, bitWidth: bitWidth)
         return transpose(codes, rows: columns, columns: rows)
     }
 

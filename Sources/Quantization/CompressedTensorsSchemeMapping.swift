@@ -38,17 +38,22 @@ public enum CompressedTensorsSchemeMapping {
     /// How to write a weight of `shape` `[outFeatures, inFeatures]` stored with `scheme`.
     /// - Parameter hasInputQuantizer: int8 weights of a layer that also quantizes its input are `int-quantized`
     ///   (vLLM's W8A8 path); int8 weights alone are `pack-quantized` (vLLM's weight-only path reads only that).
-    public static func weight(_ scheme: QuantScheme, shape: [Int], hasInputQuantizer: Bool) -> Decision<WeightEncoding> {
+    public static func weight(_ scheme: QuantScheme, shape: [Int], hasInputQuantizer: Bool) -> Decision<WeightEncoding>
+    {
         let type = scheme.dataType
         if type.isMicroscaling {
             return .refused(
-                "\(type.rawValue) is an OCP MX format (E8M0 scale per block of 32); compressed-tensors' MX formats are not written by Quanta")
+                "\(type.rawValue) is an OCP MX format (E8M0 scale per block of 32); compressed-tensors' MX formats are not written by Quanta"
+            )
         }
         if type == .fp8_e5m2 { return .refused("compressed-tensors' 8-bit float type is E4M3 only, not E5M2") }
-        guard type.isInteger || type == .fp8_e4m3 else { return .refused("\(type.rawValue) has no compressed-tensors type") }
+        guard type.isInteger || type == .fp8_e4m3 else {
+            return .refused("\(type.rawValue) has no compressed-tensors type")
+        }
         if type.isInteger && type.bitWidth == 3 {
             return .refused(
-                "3-bit codes: compressed-tensors packs them ten to an int32 before release 0.17 and densely after, and vLLM runs only 4- and 8-bit integer weights")
+                "3-bit codes: compressed-tensors packs them ten to an int32 before release 0.17 and densely after, and vLLM runs only 4- and 8-bit integer weights"
+            )
         }
         let columns = shape.last ?? 1
         let strategy: String
@@ -58,14 +63,16 @@ public enum CompressedTensorsSchemeMapping {
         case .perChannel:
             guard scheme.axis == 0 else {
                 return .refused(
-                    "scales along axis \(scheme.axis) (input channels); compressed-tensors' channel strategy has one scale per output row")
+                    "scales along axis \(scheme.axis) (input channels); compressed-tensors' channel strategy has one scale per output row"
+                )
             }
             strategy = "channel"
         case .perGroup:
             let size = scheme.groupSize ?? 0
             guard size > 0, columns % size == 0 else {
                 return .refused(
-                    "input dimension \(columns) is not a multiple of group size \(size); compressed-tensors needs whole groups (it infers the group size from the scale count)")
+                    "input dimension \(columns) is not a multiple of group size \(size); compressed-tensors needs whole groups (it infers the group size from the scale count)"
+                )
             }
             strategy = "group"
             groupSize = size
@@ -88,13 +95,15 @@ public enum CompressedTensorsSchemeMapping {
             return .refused("\(type.rawValue) activations have no compressed-tensors type (integers and FP8 E4M3 only)")
         }
         if scheme.isNarrowRange {
-            return .refused("narrow-range codes: compressed-tensors clamps activations to the full range [−2^(b−1), 2^(b−1) − 1]")
+            return .refused(
+                "narrow-range codes: compressed-tensors clamps activations to the full range [−2^(b−1), 2^(b−1) − 1]")
         }
         if scheme.rounding != .halfToEven {
             return .refused("\(scheme.rounding.rawValue) rounding: compressed-tensors rounds activations half to even")
         }
         if scheme.isDynamic && scheme.scaleType != .float32 {
-            return .refused("dynamic \(scheme.scaleType.rawValue) scales: compressed-tensors computes float32 scales on every call")
+            return .refused(
+                "dynamic \(scheme.scaleType.rawValue) scales: compressed-tensors computes float32 scales on every call")
         }
         let strategy: String
         var groupSize: Int? = nil
@@ -106,11 +115,14 @@ public enum CompressedTensorsSchemeMapping {
             groupSize = scheme.groupSize
         default:
             return .refused(
-                "\(scheme.isDynamic ? "dynamic" : "static") \(scheme.granularity.rawValue) activation scales have no compressed-tensors strategy")
+                "\(scheme.isDynamic ? "dynamic" : "static") \(scheme.granularity.rawValue) activation scales have no compressed-tensors strategy"
+            )
         }
         let shift = codeShift(type)
         if !scheme.isDynamic {
-            guard let parameters = quantizer.parameters else { return .refused("static scheme without calibrated parameters") }
+            guard let parameters = quantizer.parameters else {
+                return .refused("static scheme without calibrated parameters")
+            }
             if scheme.isSymmetric, parameters.zeroPoints.contains(where: { $0 != shift }) {
                 return .refused("symmetric scheme with a zero point other than \(shift)")
             }
@@ -152,7 +164,9 @@ public enum CompressedTensorsSchemeMapping {
         if let order = a.activationOrder, order != "weight", order != "static" {
             throw refuse("activation ordering '\(order)' (a g_idx permutation) is not supported")
         }
-        guard case let .flag(isDynamic) = a.dynamic else { throw refuse("dynamic '\(a.dynamic)' scales are not supported") }
+        guard case let .flag(isDynamic) = a.dynamic else {
+            throw refuse("dynamic '\(a.dynamic)' scales are not supported")
+        }
         let granularity: QuantScheme.Granularity
         switch a.strategy {
         case "tensor": granularity = .perTensor

@@ -25,7 +25,9 @@ struct CompressedTensorsCommandLineTests {
         #expect(report["tokenizer_files"] as? [String] == ["tokenizer.json", "tokenizer_config.json"])
         // Both folders evaluate to the same perplexity on the same text.
         func perplexity(_ model: String) throws -> Double {
-            let run = try CLI.run(["eval", model, "--text", directory + "/t.txt", "--seq-len", "16", "--windows", "2", "--json"])
+            let run = try CLI.run([
+                "eval", model, "--text", directory + "/t.txt", "--seq-len", "16", "--windows", "2", "--json",
+            ])
             #expect(run.status == 0, "\(run.stderr)")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
             return try #require(object["perplexity"] as? Double)
@@ -33,7 +35,8 @@ struct CompressedTensorsCommandLineTests {
         #expect(try perplexity(out) == perplexity(folder))
         let info = try CLI.run(["info", out])
         #expect(info.status == 0 && info.stdout.contains("compressed-tensors"), "\(info.stdout)\(info.stderr)")
-        try CLI.expectOneErrorLine(["export", folder, "--format", "hf", "--out", out], mentioning: ["already exists", "--overwrite"])
+        try CLI.expectOneErrorLine(
+            ["export", folder, "--format", "hf", "--out", out], mentioning: ["already exists", "--overwrite"])
     }
 
     @Test func refusalsAndBadFlagsFail() throws {
@@ -46,7 +49,8 @@ struct CompressedTensorsCommandLineTests {
             mentioning: ["mlp.down_proj (and 1 more place)", "online", "compressed-tensors cannot hold this exactly"])
         #expect(!FileManager.default.fileExists(atPath: directory + "/hf"))
         try CLI.expectValidationError(
-            ["export", online, "--format", "hf", "--out", directory + "/x", "--type", "q4_0"], mentioning: ["--type", "f16"])
+            ["export", online, "--format", "hf", "--out", directory + "/x", "--type", "q4_0"],
+            mentioning: ["--type", "f16"])
         try CLI.expectValidationError(
             ["export", online, "--format", "hf", "--out", directory + "/x", "--requantize", "q4_0"],
             mentioning: ["--requantize", "gguf"])

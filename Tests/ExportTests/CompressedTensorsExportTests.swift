@@ -43,7 +43,8 @@ enum CompressedTensorsReadBack {
                 case .uint4GroupAsymmetric: try ExportFixtures.int4(symmetric: false)
                 case .uint4TensorAsymmetric: try QuantScheme(dataType: .uint4, isSymmetric: false)
                 case .int8Channel: try ExportFixtures.int8()
-                case .uint8ChannelAsymmetric: try QuantScheme(dataType: .uint8, granularity: .perChannel, isSymmetric: false)
+                case .uint8ChannelAsymmetric:
+                    try QuantScheme(dataType: .uint8, granularity: .perChannel, isSymmetric: false)
                 case .int2Group: try QuantScheme(dataType: .int2, granularity: .perGroup, groupSize: 32)
                 case .fp8Channel: try QuantScheme(dataType: .fp8_e4m3, granularity: .perChannel)
                 case .fp8Tensor: try QuantScheme(dataType: .fp8_e4m3)
@@ -69,7 +70,9 @@ enum CompressedTensorsReadBack {
         }
     }
 
-    static func export(_ model: LlamaModel, floatType: CompressedTensorsExport.FloatType = .f32) throws -> (String, CompressedTensorsExport.Report) {
+    static func export(_ model: LlamaModel, floatType: CompressedTensorsExport.FloatType = .f32) throws -> (
+        String, CompressedTensorsExport.Report
+    ) {
         let directory = Fixtures.temporaryDirectory() + "/ct"
         let report = try CompressedTensorsExport.export(
             try ExportFixtures.loaded(model), to: directory, configuration: .init(floatType: floatType))
@@ -116,7 +119,9 @@ enum CompressedTensorsReadBack {
         let config = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/config.json")))
                 as? [String: Any])
-        #expect(config["architectures"] as? [String] == ["LlamaForCausalLM"] && config["torch_dtype"] as? String == "bfloat16")
+        #expect(
+            config["architectures"] as? [String] == ["LlamaForCausalLM"]
+                && config["torch_dtype"] as? String == "bfloat16")
         #expect(config["tie_word_embeddings"] as? Bool == true && config["num_key_value_heads"] as? Int == 2)
 
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
@@ -131,8 +136,9 @@ enum CompressedTensorsReadBack {
         #expect(try file.info("model.embed_tokens.weight").elementType == .bfloat16)
         #expect(!file.contains("lm_head.weight") && !file.contains(down + ".weight"))
         #expect(report.tokenizerFiles == ["tokenizer.json", "tokenizer_config.json", "generation_config.json"])
-        let tokenizerConfig = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: directory + "/tokenizer_config.json"))) as? [String: String]
+        let tokenizerConfig =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: directory + "/tokenizer_config.json"))) as? [String: String]
         #expect(tokenizerConfig?["tokenizer_class"] == "PreTrainedTokenizerFast")
     }
 
@@ -145,7 +151,8 @@ enum CompressedTensorsReadBack {
         let three = CompressedTensorsPacking.pack([Int32](repeating: 3, count: 11), rows: 1, columns: 11, bitWidth: 3)
         #expect(three == [Int32(bitPattern: 0xFFFF_FFFF), 0x1])
         // Columns: zero points [4 rows, 2 groups] pack down the rows.
-        let columns = CompressedTensorsPacking.packColumns([1, -1, 2, -2, 3, -3, 4, -4], rows: 4, columns: 2, bitWidth: 4)
+        let columns = CompressedTensorsPacking.packColumns(
+            [1, -1, 2, -2, 3, -3, 4, -4], rows: 4, columns: 2, bitWidth: 4)
         #expect(columns == [Int32(0xCBA9), Int32(0x4567)])
     }
 
@@ -158,7 +165,9 @@ enum CompressedTensorsReadBack {
         #expect(packed.count == rows * CompressedTensorsPacking.wordCount(count: columns, bitWidth: bitWidth))
         #expect(CompressedTensorsPacking.unpack(packed, rows: rows, columns: columns, bitWidth: bitWidth) == codes)
         let byColumns = CompressedTensorsPacking.packColumns(codes, rows: rows, columns: columns, bitWidth: bitWidth)
-        #expect(CompressedTensorsPacking.unpackColumns(byColumns, rows: rows, columns: columns, bitWidth: bitWidth) == codes)
+        #expect(
+            CompressedTensorsPacking.unpackColumns(byColumns, rows: rows, columns: columns, bitWidth: bitWidth) == codes
+        )
     }
 
     /// Several schemes: `mixed-precision`, one format per group, projections as regexes, a float layer in `ignore`.
@@ -167,7 +176,9 @@ enum CompressedTensorsReadBack {
         let int4 = try ExportFixtures.int4(symmetric: false), int8 = try ExportFixtures.int8()
         for linear in model.linearLayers where linear.name != "model.layers.0.mlp.up_proj" {
             let scheme = linear.name.hasSuffix("down_proj") || linear.name == "lm_head" ? int8 : int4
-            try model.updateLinear(linear.name) { try $0.setQuantizedWeight(try TensorQuantizer.quantize($0.weight, scheme: scheme)) }
+            try model.updateLinear(linear.name) {
+                try $0.setQuantizedWeight(try TensorQuantizer.quantize($0.weight, scheme: scheme))
+            }
         }
         // Static int8 inputs on the down projections make their int8 weights `int-quantized`.
         let input = try QuantScheme(dataType: .int8)
@@ -209,15 +220,20 @@ enum CompressedTensorsReadBack {
         var model = try ExportFixtures.quantizedModel(try QuantScheme(dataType: .fp8_e4m3, granularity: .perChannel))
         let kv = try QuantScheme(dataType: .fp8_e4m3)
         for index in model.blocks.indices {
-            let p = { (s: Float) in try QuantParameters(granularity: .perTensor, shape: [], scales: [s], zeroPoints: [0]) }
-            model.blocks[index].keyQuantizer = ActivationQuantizer(scheme: kv, parameters: try p(0.01 * Float(index + 1)))
+            let p = { (s: Float) in
+                try QuantParameters(granularity: .perTensor, shape: [], scales: [s], zeroPoints: [0])
+            }
+            model.blocks[index].keyQuantizer = ActivationQuantizer(
+                scheme: kv, parameters: try p(0.01 * Float(index + 1)))
             model.blocks[index].valueQuantizer = ActivationQuantizer(scheme: kv, parameters: try p(0.005))
         }
         let (directory, report) = try Self.export(model)
         #expect(report.kvCacheQuantized)
         let q = try CompressedTensorsReadBack.quantizationConfig(directory)
         let scheme = try #require(q["kv_cache_scheme"] as? [String: Any])
-        #expect(scheme["type"] as? String == "float" && scheme["num_bits"] as? Int == 8 && scheme["strategy"] as? String == "tensor")
+        #expect(
+            scheme["type"] as? String == "float" && scheme["num_bits"] as? Int == 8
+                && scheme["strategy"] as? String == "tensor")
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         #expect(try file.tensor("model.layers.1.self_attn.k_scale").scalars == [0.02])
         let back = try CompressedTensorsReadBack.load(directory)
@@ -242,7 +258,8 @@ enum CompressedTensorsReadBack {
     @Test func schemesCompressedTensorsCannotHoldAreRefusedNamingTheLayer() throws {
         let first = "model.layers.0.self_attn.q_proj (and 14 more places)"
         try Self.expectRefusal(
-            try ExportFixtures.quantizedModel(try QuantScheme(dataType: .mxfp4_e2m1, granularity: .perBlock)), mentioning: [first, "OCP MX"])
+            try ExportFixtures.quantizedModel(try QuantScheme(dataType: .mxfp4_e2m1, granularity: .perBlock)),
+            mentioning: [first, "OCP MX"])
         try Self.expectRefusal(
             try ExportFixtures.quantizedModel(try QuantScheme(dataType: .fp8_e5m2)), mentioning: [first, "E5M2"])
         try Self.expectRefusal(
@@ -277,13 +294,15 @@ enum CompressedTensorsReadBack {
         #expect(throws: FormatError.self) { try CompressedTensorsReadBack.load(directory) }
         try bytes.write(to: URL(fileURLWithPath: weights))
         // A group size the scales do not fit.
-        let edited = String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"group_size\" : 32", with: "\"group_size\" : 16")
+        let edited = String(decoding: original, as: UTF8.self).replacingOccurrences(
+            of: "\"group_size\" : 32", with: "\"group_size\" : 16")
         try Data(edited.utf8).write(to: URL(fileURLWithPath: config))
         do {
             _ = try CompressedTensorsReadBack.load(directory)
             Issue.record("loaded a folder whose scales do not fit its group size")
         } catch let error as QuantizationError {
-            #expect("\(error)".contains("weight_scale") && "\(error)".contains("128 scales; group needs 256"), "\(error)")
+            #expect(
+                "\(error)".contains("weight_scale") && "\(error)".contains("128 scales; group needs 256"), "\(error)")
         }
         // A missing tensor.
         try original.write(to: URL(fileURLWithPath: config))
@@ -296,12 +315,19 @@ enum CompressedTensorsReadBack {
         try writer.write(to: weights + ".new")
         try FileManager.default.removeItem(atPath: weights)
         try FileManager.default.moveItem(atPath: weights + ".new", toPath: weights)
-        #expect(throws: QuantizationError.invalidFolder(path: directory, reason: "missing tensor model.layers.0.mlp.up_proj.weight_zero_point")) {
+        #expect(
+            throws: QuantizationError.invalidFolder(
+                path: directory, reason: "missing tensor model.layers.0.mlp.up_proj.weight_zero_point")
+        ) {
             try CompressedTensorsReadBack.load(directory)
         }
         // Another quantization method is named, not ignored.
-        try Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\"compressed-tensors\"", with: "\"gptq\"").utf8)
-            .write(to: URL(fileURLWithPath: config))
+        try Data(
+            String(decoding: original, as: UTF8.self).replacingOccurrences(
+                of: "\"compressed-tensors\"", with: "\"gptq\""
+            ).utf8
+        )
+        .write(to: URL(fileURLWithPath: config))
         #expect(throws: QuantizationError.self) { try CompressedTensorsReadBack.load(directory) }
     }
 

@@ -15,7 +15,9 @@ import Testing
 @Suite(.serialized) struct CompressedTensorsInteropTests {
     static let hasSafetensors = (try? GGUFInterop.python(["-c", "import safetensors, numpy"])) != nil
     static var readerPath: String { RealData.repositoryRoot + "/scripts/interop/read_compressed_tensors.py" }
-    static var fixturePath: String { RealData.repositoryRoot + "/Tests/ExportTests/Fixtures/compressed_tensors_check.json" }
+    static var fixturePath: String {
+        RealData.repositoryRoot + "/Tests/ExportTests/Fixtures/compressed_tensors_check.json"
+    }
     /// Sums of 8k dequantized values: numpy adds float64 products, Quanta float32 values in Double.
     static let sumTolerance = 1e-4
     /// Relative difference allowed between compressed-tensors' per-tensor sums (recorded) and Quanta's: both sum the
@@ -45,7 +47,8 @@ import Testing
 
     @Test(
         .enabled(
-            if: hasSafetensors || GGUFInterop.isRequired, "python3 with safetensors and numpy not found (scripts/install-deps.sh)"),
+            if: hasSafetensors || GGUFInterop.isRequired,
+            "python3 with safetensors and numpy not found (scripts/install-deps.sh)"),
         arguments: CompressedTensorsExportTests.Case.allCases)
     func safetensorsWithNumpyReadsNamesDtypesShapesAndCodes(_ choice: CompressedTensorsExportTests.Case) throws {
         try #require(Self.hasSafetensors, "python3 cannot import safetensors and numpy: run scripts/install-deps.sh")
@@ -57,7 +60,9 @@ import Testing
         #expect(Set(report.tensors.keys) == Set(file.names))
         for name in file.names {
             let info = try file.info(name)
-            #expect(report.tensors[name]?.dtype == info.elementType.rawValue && report.tensors[name]?.shape == info.shape, "\(name)")
+            #expect(
+                report.tensors[name]?.dtype == info.elementType.rawValue && report.tensors[name]?.shape == info.shape,
+                "\(name)")
         }
         #expect(report.layers.count == 15)
         for linear in model.linearLayers {
@@ -72,7 +77,8 @@ import Testing
                 let shift = CompressedTensorsSchemeMapping.codeShift(stored.scheme.dataType)
                 ours = CompressedTensorsExport.shiftedCodes(stored, by: shift).map(Double.init)
                 if !stored.scheme.isSymmetric {
-                    #expect(layer.zero_points == stored.parameters!.zeroPoints.map { Int($0 - shift) }, "\(linear.name)")
+                    #expect(
+                        layer.zero_points == stored.parameters!.zeroPoints.map { Int($0 - shift) }, "\(linear.name)")
                 }
             }
             #expect(layer.codes == ours, "\(linear.name): the codes numpy unpacks differ from Quanta's")
@@ -105,14 +111,18 @@ import Testing
     /// (recorded max |difference| 0), and transformers ran them to Quanta's logits.
     @Test(arguments: fixtureCases)
     func compressedTensorsDecompressesToQuantasWeights(_ choice: CompressedTensorsExportTests.Case) throws {
-        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Self.fixturePath)))
+        let fixture = try JSONDecoder().decode(
+            Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: Self.fixturePath)))
         let recorded = try #require(fixture.cases[choice.rawValue], "fixture has no case \(choice.rawValue)")
-        let (directory, _) = try CompressedTensorsExportTests.export(try ExportFixtures.quantizedModel(try choice.scheme))
+        let (directory, _) = try CompressedTensorsExportTests.export(
+            try ExportFixtures.quantizedModel(try choice.scheme))
         let model = try CompressedTensorsReadBack.load(directory)
         #expect(recorded.tensors.count == 15)
         for linear in model.linearLayers {
             let check = try #require(recorded.tensors[linear.name + ".weight"], "\(linear.name)")
-            #expect(check.max_abs_difference == 0, "\(linear.name): compressed-tensors differs by \(check.max_abs_difference)")
+            #expect(
+                check.max_abs_difference == 0,
+                "\(linear.name): compressed-tensors differs by \(check.max_abs_difference)")
             let sum = linear.weight.scalars.reduce(0.0) { $0 + Double($1) }
             let scale = max(linear.weight.scalars.reduce(0.0) { $0 + abs(Double($1)) }, 1e-30)
             #expect(
@@ -149,7 +159,8 @@ import Testing
             try writer.write(to: directory + "/quanta_dequantized.safetensors")
             let logits = try GGUFReadBack.logits(model, Self.tokens)
             let object: [String: Any] = ["tokens": Self.tokens, "logits": logits.map(Double.init)]
-            try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: directory + "/quanta_logits.json"))
+            try JSONSerialization.data(withJSONObject: object).write(
+                to: URL(fileURLWithPath: directory + "/quanta_logits.json"))
         }
     }
 }
