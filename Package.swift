@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "QuantAlgorithmsTests", dependencies: ["QuantAlgorithms", "TestSupport", "QuantCore", "Inference", "TensorCore"]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "QuantAlgorithms", "QuantCore", "Inference", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "ModelFormats", "QuantCore", "Quantization", "Inference",
-                                                  "TensorCore", "Tokenization", "TestSupport"]),
+                                                  "TensorCore", "Tokenization", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Inference", "TensorCore", "Tokenization", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Quantization", "QuantAlgorithms", "TestSupport", "ModelFormats",
                                                     "Inference", "QuantCore", "TensorCore", "Analysis"],

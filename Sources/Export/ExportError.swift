@@ -17,6 +17,9 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedModel(String)
     /// A requested GGML type this exporter does not write.
     case unsupportedType(GGMLType)
+    /// Something compressed-tensors cannot express exactly: a weight scheme, an activation or KV-cache quantizer, an
+    /// online rotation. `place` is the layer (or quantization point).
+    case notCompressedTensors(place: String, morePlaces: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -37,6 +40,8 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
             "\(path) already exists"
         case let .unsupportedModel(reason):
             "cannot export this model to GGUF: \(reason)"
+        case let .notCompressedTensors(place, more, reason):
+            "\(place)\(Self.others(more, "place")): compressed-tensors cannot hold this exactly: \(reason)"
         case let .unsupportedType(type):
             "the GGUF exporter does not write \(type.name); it writes \(GGUFExport.writableTypes.map(\.name).joined(separator: ", "))"
         }

@@ -22,8 +22,14 @@ enum HuggingFaceModelSource {
         }
         let tensors: [String: Tensor]
         var saved: QuantizedModelFolder.Contents?
+        var compressed: CompressedTensorsFolder.Contents?
         var summary: String
-        if QuantizedModelFolder.isQuantizedFolder(directory) {
+        if let quantization = try CompressedTensorsFolder.configuration(configJSON: configData, path: configPath) {
+            compressed = try CompressedTensorsFolder.load(
+                directory: directory, configuration: configuration, quantization: quantization)
+            tensors = compressed!.tensors
+            summary = "compressed-tensors folder (\(quantization.format), \(quantization.configGroups.count) group(s))"
+        } else if QuantizedModelFolder.isQuantizedFolder(directory) {
             saved = try QuantizedModelFolder.load(directory: directory)
             tensors = saved!.tensors
             summary = "Quanta quantized folder (recipe \(saved!.recipe.name))"
@@ -34,6 +40,7 @@ enum HuggingFaceModelSource {
         }
         var model = try LlamaModel(configuration: configuration, tensors: tensors)
         try saved?.install(into: &model)
+        try compressed?.install(into: &model)
         var tokenizer: ByteLevelBPETokenizer? = nil
         var chatTemplate: String? = nil
         if let data = FileManager.default.contents(atPath: directory + "/tokenizer.json") {
@@ -54,6 +61,7 @@ enum HuggingFaceModelSource {
         }
         return LoadedModel(
             path: directory, model: model, tokenizer: tokenizer, chatTemplate: chatTemplate, summary: summary,
-            quantizedSource: saved.map { "a Quanta folder quantized with recipe \($0.recipe.name)" })
+            quantizedSource: saved.map { "a Quanta folder quantized with recipe \($0.recipe.name)" }
+                ?? compressed.map { "a compressed-tensors \($0.format) checkpoint" })
     }
 }

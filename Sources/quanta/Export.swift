@@ -13,11 +13,12 @@ struct ExportCommand: ParsableCommand {
 
     @Argument(help: "A folder written by `quanta quantize`, or a float model (GGUF file or Hugging Face folder).")
     var source: String
-    @Option(help: "Output format (gguf).") var format: String
-    @Option(help: "Output file.") var out: String
+    @Option(help: "Output format: gguf, or hf (a Hugging Face compressed-tensors folder for vLLM/transformers).")
+    var format: String
+    @Option(help: "Output file (a folder for hf).") var out: String
     @Option(
         help:
-            "GGML type of weights that are float in the source: f16 (default), bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1."
+            "GGML type of weights that are float in the source: f16 (default), bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1 (hf: f16, bf16, f32)."
     )
     var type: String = "f16"
     @Option(
@@ -38,14 +39,16 @@ struct ExportCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if format.lowercased() == "hf" { return try validateHF() }
         guard format.lowercased() == "gguf" else {
-            throw ValidationError("--format '\(format)' is not supported; this build exports: gguf")
+            throw ValidationError("--format '\(format)' is not supported; this build exports: gguf, hf")
         }
         _ = try Self.ggmlType(type, flag: "--type")
         if let requantize { _ = try Self.ggmlType(requantize, flag: "--requantize") }
     }
 
     func run() throws {
+        if format.lowercased() == "hf" { return try runHF() }
         try reportingErrors {
             if FileManager.default.fileExists(atPath: out) && !overwrite {
                 throw PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")
