@@ -11,7 +11,9 @@ Rows (all evaluated on the same --windows x 512 tokens of --text against the flo
 Bits per weight count the linears the recipe quantizes, float ones at 16 (as `quanta tune` reports them).
 
 Usage, from the repository root after `swift build -c release --product quanta`:
-    python3 benchmarks/tune.py [--only tune-w8a8,rollback-10] [--out benchmarks/results/tune-SmolLM2-135M-Instruct]
+    python3 benchmarks/tune.py [--only tune-w8a8,rollback-10 --scratch DIR] [--out benchmarks/results/tune-SmolLM2-135M-Instruct]
+With --only, rows of an earlier run at the same --out are kept (the named ones replaced); --scratch keeps the tune
+folders, so that tune-w8a8-rerun can run later against tune-w8a8's cache.
 """
 import argparse
 import json
@@ -19,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 
 from quanta_runs import add_common_arguments, float_baseline, results_stem, run_json
 
@@ -69,13 +72,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--only", default="")
+    parser.add_argument("--scratch", default=None,
+                        help="folder kept between runs (the tune outputs; tune-w8a8-rerun reuses tune-w8a8's cache there)")
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
     stem = results_stem(args, "tune")
     baseline = float_baseline(args)
     print(f"float: perplexity {baseline['perplexity']:.4f}", file=sys.stderr)
     rows = []
-    with tempfile.TemporaryDirectory() as scratch:
+    if only and os.path.exists(stem + ".json"):  # a partial run adds to (or replaces) rows of an earlier one
+        with open(stem + ".json") as f:
+            rows = [r for r in json.load(f)["rows"] if r["row"] not in only]
+    with (tempfile.TemporaryDirectory() if args.scratch is None else nullcontext(args.scratch)) as scratch:
+        os.makedirs(scratch, exist_ok=True)
         t8 = os.path.join(scratch, "t8")
         plan = [
             ("tune-w8a8", lambda: tune_row(args, "tune-w8a8", "w8a8-int8-static", "ppl<=+1%", t8)),
@@ -99,7 +108,12 @@ def main():
             write(stem, baseline, rows, args)  # after every row, so a long run keeps what it measured
 
 
+ORDER = ["tune-w8a8", "tune-w8a8-rerun", "w8a8-static", "rotation", "down-proj-float", "rollback-5", "rollback-10",
+         "rollback-20", "rollback-30", "tune-w4a16"]
+
+
 def write(stem, baseline, rows, args):
+    rows = sorted(rows, key=lambda r: ORDER.index(r["row"]) if r["row"] in ORDER else len(ORDER))
     lines = [f"Float perplexity: {baseline['perplexity']:.4f} ({args.windows} x 512 tokens).", "",
              "| row | how | perplexity | Δ vs float | KL(float‖q) | top-1 | bits/weight | layers float / raised | wall time |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

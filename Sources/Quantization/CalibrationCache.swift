@@ -29,23 +29,44 @@ public final class CalibrationCache: @unchecked Sendable {
     }
 
     public let reuse: Reuse
-    private let lock = NSLock()
-    private var windows: [WindowKey: [[Int]]] = [:]
-    private var observers: [Key: any Observer] = [:]
-    /// The float model after the recipe's whole-model transforms (rotation), by the transforms' configuration: a
-    /// transform depends only on the float weights and its own settings, so it is computed once per configuration.
-    private var transformed: [String: LlamaModel] = [:]
+    /// What every view of this cache shares (`sharing(reuse:)`).
+    private final class Storage: @unchecked Sendable {
+        let lock = NSLock()
+        var windows: [WindowKey: [[Int]]] = [:]
+        var observers: [Key: any Observer] = [:]
+        /// The float model after the recipe's whole-model transforms (rotation), by the transforms' configuration: a
+        /// transform depends only on the float weights and its own settings, so it is computed once per configuration.
+        var transformed: [String: LlamaModel] = [:]
+        var passes = 0
+        var reusedObservers = 0
+    }
+    private let storage: Storage
+    private var lock: NSLock { storage.lock }
     /// Calibration passes run over a whole window set (each over every window), and observers reused.
-    public private(set) var passes = 0
-    public private(set) var reusedObservers = 0
+    public var passes: Int { lock.withLock { storage.passes } }
+    public var reusedObservers: Int { lock.withLock { storage.reusedObservers } }
 
     public init(reuse: Reuse = .exact) {
         self.reuse = reuse
+        storage = Storage()
+    }
+
+    private init(reuse: Reuse, storage: Storage) {
+        (self.reuse, self.storage) = (reuse, storage)
+    }
+
+    /// The same statistics, reused by another rule. Every observer is also kept under the exact weights it was observed
+    /// with, so an `exact` view of a cache filled while screening gives a model that is what a run without the cache
+    /// computes, bit for bit, whenever its weights are those of an earlier pass.
+    public func sharing(reuse: Reuse) -> CalibrationCache {
+        CalibrationCache(reuse: reuse, storage: storage)
     }
 
     /// What the weights of `plan` are made of, as a key: each layer's weight scheme and the algorithms (with the input
     /// schemes when a block-wise algorithm reads them).
-    func weightKey(_ plan: QuantizationPlan) -> String {
+    func weightKey(_ plan: QuantizationPlan) -> String { Self.weightKey(plan, reuse: reuse) }
+
+    static func weightKey(_ plan: QuantizationPlan, reuse: Reuse) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let algorithms = (try? encoder.encode(plan.recipe.algorithms)).map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -68,42 +89,47 @@ public final class CalibrationCache: @unchecked Sendable {
     }
 
     func transformedModel(_ key: String) -> LlamaModel? {
-        lock.withLock { transformed[key] }
+        lock.withLock { storage.transformed[key] }
     }
 
     func store(transformed model: LlamaModel, for key: String) {
-        lock.withLock { transformed[key] = model }
+        lock.withLock { storage.transformed[key] = model }
     }
 
     func windows(for calibration: QuantRecipe.Calibration, weights: String) -> [[Int]]? {
         // Windows read from a file do not depend on the weights; generated ones come from the model.
         let key = WindowKey(calibration: calibration, weights: calibration.file == nil ? weights : "")
-        return lock.withLock { windows[key] }
+        return lock.withLock { storage.windows[key] }
     }
 
     func store(windows made: [[Int]], for calibration: QuantRecipe.Calibration, weights: String) {
         let key = WindowKey(calibration: calibration, weights: calibration.file == nil ? weights : "")
-        lock.withLock { windows[key] = made }
+        lock.withLock { storage.windows[key] = made }
     }
 
-    func observer(_ point: QuantizationPoint, _ scheme: QuantScheme, calibration: QuantRecipe.Calibration, weights: String)
+    func observer(_ point: QuantizationPoint, _ scheme: QuantScheme, calibration: QuantRecipe.Calibration, plan: QuantizationPlan)
         -> (any Observer)?
     {
-        lock.withLock {
-            let found = observers[Key(calibration: calibration, weights: weights, point: point, scheme: scheme)]
-            if found != nil { reusedObservers += 1 }
+        let key = Key(calibration: calibration, weights: weightKey(plan), point: point, scheme: scheme)
+        return lock.withLock {
+            let found = storage.observers[key]
+            if found != nil { storage.reusedObservers += 1 }
             return found
         }
     }
 
+    /// Keeps what a pass observed, under this view's key and under the exact weights of `plan`.
     func store(
         _ observed: [QuantizationPoint: any Observer], schemes: [QuantizationPoint: QuantScheme],
-        calibration: QuantRecipe.Calibration, weights: String
+        calibration: QuantRecipe.Calibration, plan: QuantizationPlan
     ) {
+        let keys = Set([weightKey(plan), Self.weightKey(plan, reuse: .exact)])
         lock.withLock {
-            passes += 1
+            storage.passes += 1
             for (point, observer) in observed {
-                observers[Key(calibration: calibration, weights: weights, point: point, scheme: schemes[point]!)] = observer
+                for weights in keys {
+                    storage.observers[Key(calibration: calibration, weights: weights, point: point, scheme: schemes[point]!)] = observer
+                }
             }
         }
     }

@@ -143,7 +143,7 @@ public enum ModelQuantization {
             let windows = try calibrationWindows()
             var observers: [QuantizationPoint: any Observer] = [:]
             for (point, quantizer) in staticPoints {
-                observers[point] = cache?.observer(point, quantizer.scheme, calibration: recipe.calibration, weights: weightKey)
+                observers[point] = cache?.observer(point, quantizer.scheme, calibration: recipe.calibration, plan: plan)
             }
             let missing = staticPoints.filter { observers[$0.key] == nil }.mapValues(\.scheme)
             if !missing.isEmpty {
@@ -155,7 +155,7 @@ public enum ModelQuantization {
                     progress.calibration(index + 1, windows.count)
                 }
                 observers.merge(hooks.observers) { a, _ in a }
-                cache?.store(hooks.observers, schemes: missing, calibration: recipe.calibration, weights: weightKey)
+                cache?.store(hooks.observers, schemes: missing, calibration: recipe.calibration, plan: plan)
             }
             samples = windows.count
             tokens = windows.reduce(0) { $0 + $1.count }

@@ -107,4 +107,27 @@ import Testing
         #expect(Self.state(reused) == Self.state(try ModelQuantization.run(loaded, recipe: rotated)))
         #expect(reused.model.linearLayers.map(\.weight) == (try ModelQuantization.run(loaded, recipe: rotated)).model.linearLayers.map(\.weight))
     }
+
+    @Test func anExactViewOfAScreeningCacheReusesOnlyStatisticsOfTheSameWeights() throws {
+        let (loaded, recipe) = try Self.setUp()
+        let screening = CalibrationCache(reuse: .acrossWeightChanges)
+        _ = try ModelQuantization.run(loaded, recipe: recipe, cache: screening)
+        var rolledBack = recipe
+        rolledBack.keepFloat("model.layers.0.mlp.down_proj")
+        _ = try ModelQuantization.run(loaded, recipe: rolledBack, cache: screening)
+        #expect(screening.passes == 1)
+
+        let exact = screening.sharing(reuse: .exact)
+        // Only inputs changed: the first pass's statistics are those of the same weights, so no new pass, and the
+        // model equals a fresh run.
+        var dynamic = recipe
+        try dynamic.override("*.mlp.*", with: try QuantRecipe.preset("w8a8-int8-dynamic"))
+        let reused = try ModelQuantization.run(loaded, recipe: dynamic, cache: exact)
+        #expect(exact.passes == 1)
+        #expect(Self.state(reused) == Self.state(try ModelQuantization.run(loaded, recipe: dynamic)))
+        // A rolled-back layer was screened with reused statistics, never observed with its own weights: recalibrated.
+        let fresh = try ModelQuantization.run(loaded, recipe: rolledBack, cache: exact)
+        #expect(exact.passes == 2)
+        #expect(Self.state(fresh) == Self.state(try ModelQuantization.run(loaded, recipe: rolledBack)))
+    }
 }

@@ -94,7 +94,7 @@ extension RecipeTuner {
             } else {
                 let shown = progress.candidate(candidate.change, phase.rawValue)
                 let quantized = try ModelQuantization.run(
-                    loaded, recipe: candidate.recipe, keepsReference: phase == .final, cache: phase == .final ? nil : calibration,
+                    loaded, recipe: candidate.recipe, keepsReference: phase == .final, cache: phase == .final ? calibration.sharing(reuse: .exact) : calibration,
                     progress: shown.quantization)
                 let metrics: TuneMetrics
                 if let items {
@@ -161,72 +161,81 @@ extension RecipeTuner {
             progress.message("base: \(base.name) (screened \(budget.format(budget.value(of: base.result.metrics))))")
 
             // Per level, the fewest top-ranked layers that meet the budget when screened.
-            var found: [(candidate: Candidate, result: TuneCache.Result)] = []
             if budget.isMet(by: base.result.metrics) {
-                found.append((Candidate(recipe: base.recipe, base: base.name, level: .recipe, count: 0), base.result))
-            } else {
-                let order = try ranking(base.recipe)
-                func candidate(_ level: TuneCandidates.Level, _ count: Int) -> Candidate {
-                    Candidate(
-                        recipe: TuneCandidates.recipe(base.recipe, raising: order.prefix(count), to: level),
-                        base: base.name, level: level, count: count)
+                let chosen = Candidate(recipe: base.recipe, base: base.name, level: .recipe, count: 0)
+                let (result, model) = try measure(chosen, .final)
+                if budget.isMet(by: result.metrics) { return outcome(chosen, result, model!, meets: true) }
+                progress.message("base: missed in full; searching per-layer choices")
+            }
+            let order = try ranking(base.recipe)
+            func candidate(_ level: TuneCandidates.Level, _ count: Int) -> Candidate {
+                Candidate(
+                    recipe: TuneCandidates.recipe(base.recipe, raising: order.prefix(count), to: level),
+                    base: base.name, level: level, count: count)
+            }
+            /// The fewest top-ranked layers at `level` that meet the budget when screened; nil when even all do not.
+            func search(_ level: TuneCandidates.Level) throws -> (candidate: Candidate, result: TuneCache.Result)? {
+                var (low, high) = (0, order.count)
+                var (highResult, _) = try measure(candidate(level, high), .screen)
+                guard budget.isMet(by: highResult.metrics) else {
+                    progress.message("\(level.rawValue): not enough even with every layer raised")
+                    return nil
                 }
-                for level in TuneCandidates.levels(for: base.recipe) {
-                    // Levels are cheapest first: once one meets the budget at the base's own bits per weight (its
-                    // raised layers keep their weight scheme), no later level can use fewer bits.
-                    if let best = found.first, best.result.bitsPerWeight <= base.result.bitsPerWeight + 1e-9 {
-                        progress.message("\(level.rawValue): skipped (\(best.candidate.change) already keeps the base's bits per weight)")
-                        continue
+                while high - low > 1 {
+                    let middle = (low + high) / 2
+                    let (result, _) = try measure(candidate(level, middle), .screen)
+                    if budget.isMet(by: result.metrics) { (high, highResult) = (middle, result) } else { low = middle }
+                }
+                return (candidate(level, high), highResult)
+            }
+
+            var pending = TuneCandidates.levels(for: base.recipe)
+            var evaluations = 0
+            while !pending.isEmpty && evaluations < configuration.maxEvaluations {
+                // Levels are cheapest first: once one meets the budget when screened at the base's own bits per weight
+                // (its raised layers keep their weight scheme), later levels wait until its full evaluation misses.
+                var found: [(candidate: Candidate, result: TuneCache.Result)] = []
+                while let level = pending.first {
+                    pending.removeFirst()
+                    guard let hit = try search(level) else { continue }
+                    found.append(hit)
+                    if hit.result.bitsPerWeight <= base.result.bitsPerWeight + 1e-9, !pending.isEmpty {
+                        progress.message("\(pending.map(\.rawValue).joined(separator: ", ")): searched only if \(hit.candidate.change) misses in full")
+                        break
                     }
-                    var (low, high) = (0, order.count)
-                    var (highResult, _) = try measure(candidate(level, high), .screen)
-                    guard budget.isMet(by: highResult.metrics) else {
-                        progress.message("\(level.rawValue): not enough even with every layer raised")
-                        continue
-                    }
-                    while high - low > 1 {
-                        let middle = (low + high) / 2
-                        let (result, _) = try measure(candidate(level, middle), .screen)
-                        if budget.isMet(by: result.metrics) { (high, highResult) = (middle, result) } else { low = middle }
-                    }
-                    found.append((candidate(level, high), highResult))
                 }
 
                 // Full evaluations, fewest bits first; a miss is retried with a quarter more layers.
                 found.sort { ($0.result.bitsPerWeight, budget.value(of: $0.result.metrics)) < ($1.result.bitsPerWeight, budget.value(of: $1.result.metrics)) }
-                var evaluations = 0
-                var confirmed: [(candidate: Candidate, result: TuneCache.Result)] = []
-                for (start, _) in found where evaluations < configuration.maxEvaluations && confirmed.isEmpty {
+                var confirmed: Candidate?
+                for (start, _) in found where evaluations < configuration.maxEvaluations && confirmed == nil {
                     var count = start.count
                     while evaluations < configuration.maxEvaluations {
                         let (result, _) = try measure(candidate(start.level, count), .full)
                         evaluations += 1
                         if budget.isMet(by: result.metrics) {
-                            confirmed.append((candidate(start.level, count), result))
+                            confirmed = candidate(start.level, count)
                             break
                         }
                         if count == order.count { break }
                         count = min(order.count, count + max(1, count / 4))
                     }
                 }
-                found = confirmed
-                // The fresh quantization's statistics differ a little from the reused ones: retry the same way.
-                if let first = found.first {
-                    var count = first.candidate.count
+                // The final quantization calibrates as `quanta quantize` would (statistics reused only for identical
+                // weights); should it still miss, retry the same way.
+                if let first = confirmed {
+                    var count = first.count
                     while true {
-                        let chosen = candidate(first.candidate.level, count)
+                        let chosen = candidate(first.level, count)
                         let (result, model) = try measure(chosen, .final)
                         if budget.isMet(by: result.metrics) { return outcome(chosen, result, model!, meets: true) }
                         evaluations += 1
                         if count == order.count || evaluations >= configuration.maxEvaluations + 2 { break }
                         count = min(order.count, count + max(1, count / 4))
                     }
+                    break
                 }
-                return bestMiss()
             }
-            let chosen = found[0].candidate
-            let (result, model) = try measure(chosen, .final)
-            if budget.isMet(by: result.metrics) { return outcome(chosen, result, model!, meets: true) }
             return bestMiss()
         }
 
