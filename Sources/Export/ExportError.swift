@@ -17,6 +17,10 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     case unsupportedModel(String)
     /// A requested GGML type this exporter does not write.
     case unsupportedType(GGMLType)
+    /// A weight scheme or activation quantizer with no exact ONNX form (`what` says which kind, `reason` why).
+    case onnxInexpressible(point: String, morePoints: Int, what: String, reason: String)
+    /// An ONNX file that cannot be read back: not ONNX protobuf, truncated, or not a graph this exporter writes.
+    case unreadableONNX(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -37,6 +41,10 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
             "\(path) already exists"
         case let .unsupportedModel(reason):
             "cannot export this model to GGUF: \(reason)"
+        case let .onnxInexpressible(point, more, what, reason):
+            "\(point)\(Self.others(more, "point")): the \(what) has no exact ONNX form: \(reason)"
+        case let .unreadableONNX(file, reason):
+            "\(file): not an ONNX model Quanta can read: \(reason)"
         case let .unsupportedType(type):
             "the GGUF exporter does not write \(type.name); it writes \(GGUFExport.writableTypes.map(\.name).joined(separator: ", "))"
         }
