@@ -76,27 +76,17 @@ public enum ONNXExport {
         }
         let model = loaded.model
         let graph = try ONNXDecoderGraph(model)
-        var proto = Onnx_ModelProto()
-        proto.irVersion = Int64(irVersion)
-        proto.producerName = "quanta"
-        var opset = Onnx_OperatorSetIdProto()
-        opset.domain = ""
-        opset.version = Int64(opsetVersion)
-        proto.opsetImport = [opset]
-        var graphProto = Onnx_GraphProto()
-        graphProto.name = URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent
-        graphProto.node = graph.builder.nodes
-        graphProto.initializer = graph.builder.initializers
-        graphProto.input = graph.inputs
-        graphProto.output = graph.outputs
-        proto.graph = graphProto
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        proto.metadataProps = [
-            entry(configurationKey, String(decoding: try encoder.encode(model.configuration), as: UTF8.self)),
-            entry("quanta.source", loaded.path),
-            entry("quanta.weight_layout", "MatMul weights [in_features, out_features]"),
-        ]
+        var proto = modelProto(
+            name: URL(fileURLWithPath: loaded.path).deletingPathExtension().lastPathComponent, graph.builder,
+            inputs: graph.inputs, outputs: graph.outputs,
+            metadata: [
+                (configurationKey, String(decoding: try encoder.encode(model.configuration), as: UTF8.self)),
+                ("quanta.source", loaded.path),
+                ("quanta.weight_layout", "MatMul weights [in_features, out_features]"),
+            ])
+        let graphProto = proto.graph
 
         var report = Report(source: loaded.path, output: path)
         let tensorBytes = graphProto.initializer.reduce(0) { $0 + $1.rawData.count }
@@ -127,6 +117,29 @@ public enum ONNXExport {
             graph.linearElements > 0 ? Double(graph.linearBytes * 8) / Double(graph.linearElements) : 0
         report.seconds = Date().timeIntervalSince(start)
         return report
+    }
+
+    /// A model (IR `irVersion`, default-domain opset `opsetVersion`) around the graph `builder` holds.
+    static func modelProto(
+        name: String, _ builder: ONNXGraphBuilder, inputs: [Onnx_ValueInfoProto], outputs: [Onnx_ValueInfoProto],
+        metadata: [(String, String)] = []
+    ) -> Onnx_ModelProto {
+        var proto = Onnx_ModelProto()
+        proto.irVersion = Int64(irVersion)
+        proto.producerName = "quanta"
+        var opset = Onnx_OperatorSetIdProto()
+        opset.domain = ""
+        opset.version = Int64(opsetVersion)
+        proto.opsetImport = [opset]
+        var graph = Onnx_GraphProto()
+        graph.name = name
+        graph.node = builder.nodes
+        graph.initializer = builder.initializers
+        graph.input = inputs
+        graph.output = outputs
+        proto.graph = graph
+        proto.metadataProps = metadata.map { entry($0.0, $0.1) }
+        return proto
     }
 
     static func entry(_ key: String, _ value: String) -> Onnx_StringStringEntryProto {

@@ -160,7 +160,7 @@ import Testing
             guard case let .onnxInexpressible(point, 0, "activation quantizer", reason) = error as? ExportError else {
                 return false
             }
-            return point == "model.layers.1.mlp.up_proj.input" && reason.contains("per_token")
+            return point == "model.layers.1.mlp.up_proj.input" && reason.contains("per-token")
         }
         var narrow = try ExportFixtures.quantizedModel(try ExportFixtures.int8())
         let narrowScheme = try QuantScheme(dataType: .int8, isNarrowRange: true)

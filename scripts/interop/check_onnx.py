@@ -14,6 +14,10 @@
       a batch of two: the ids as they are, and the ids left-padded with PAD zeros (attention_mask 0 there, position
       ids counting from the first real token). Prints both rows' logits over the real tokens.
 
+  check_onnx.py apply MODEL IN.f32 ROWS COLUMNS OUT.f32
+      runs a one-input graph (x: float [1, ROWS, COLUMNS]) with every optimization off and writes its output y as
+      little-endian float32.
+
 Used by Tests/ExportTests/ONNXInteropTests.swift and Tests/ExportTests/ONNXSmolLM2Tests.swift.
 """
 import json
@@ -113,6 +117,16 @@ def padded(path, ids, pad):
     return {"unpadded": logits[0, :n].tolist(), "left_padded": logits[1, pad:].tolist()}
 
 
+def apply(path, source, rows, columns, destination):
+    import numpy as np
+
+    sess, _ = session(path, optimize=False)
+    x = np.fromfile(source, dtype="<f4").reshape(1, rows, columns)
+    y = sess.run(["y"], {"x": x})[0]
+    y.astype("<f4").tofile(destination)
+    return {"shape": list(y.shape)}
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "run":
         options = argv[3:]
@@ -134,6 +148,8 @@ def main(argv):
         print(json.dumps(run(argv[1], ids, decode, accuracy, optimize, raw)))
     elif len(argv) == 4 and argv[0] == "padded":
         print(json.dumps(padded(argv[1], [int(t) for t in argv[2].split(",")], int(argv[3]))))
+    elif len(argv) == 6 and argv[0] == "apply":
+        print(json.dumps(apply(argv[1], argv[2], int(argv[3]), int(argv[4]), argv[5])))
     else:
         sys.exit(__doc__)
 
