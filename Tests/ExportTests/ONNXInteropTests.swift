@@ -171,7 +171,8 @@ struct ONNXInteropTests {
             name: "quantizer", builder, inputs: [ONNXDecoderGraph.valueInfo("x", .float, shape)],
             outputs: [ONNXDecoderGraph.valueInfo("y", .float, shape)])
         let directory = Fixtures.temporaryDirectory()
-        try Data(try proto.serializedBytes()).write(to: URL(fileURLWithPath: directory + "/q.onnx"))
+        let modelBytes: Data = try proto.serializedBytes()
+        try modelBytes.write(to: URL(fileURLWithPath: directory + "/q.onnx"))
         try x.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: directory + "/x.f32"))
         try GGUFInterop.python([
             ONNXInterop.scriptPath, "apply", directory + "/q.onnx", directory + "/x.f32", "\(rows)", "\(columns)",
