@@ -20,11 +20,13 @@ import Tokenization
 struct ONNXSmolLM2Tests {
     static let windowLength = 128
     /// Float activations in both runtimes (accuracy level 0): only summation order differs. Measured on this window:
-    /// mean KL 2e-9 nats, largest logit difference 2e-4 (logits reach about 30); bounds leave two orders of margin.
+    /// mean KL 1.7e-11 nats, largest logit difference 1.1e-4, top-1 agreement 100%; the bounds leave two orders of
+    /// magnitude for other CPUs' kernels.
     static let floatActivationKL = 1e-6
     static let floatActivationMaxDifference: Float = 0.02
-    /// onnxruntime's default fused 4-bit product quantizes activations to int8 per block: measured mean KL 2e-4.
-    static let defaultAccuracyLevelKL = 5e-3
+    /// onnxruntime's default fused 4-bit product quantizes activations to int8 per block: measured mean KL 2.9e-3,
+    /// largest logit difference 1.8, top-1 agreement 92%. The bound only says it stays that kind of change.
+    static let defaultAccuracyLevelKL = 2e-2
 
     struct Comparison {
         var maxAbsDifference: Float = 0
