@@ -102,7 +102,8 @@ struct ONNXDecoderGraph {
         }
         for layer in 0..<c.layerCount {
             for kind in ["key", "value"] {
-                inputs.append(Self.valueInfo("past_key_values.\(layer).\(kind)", .float, cacheShape("past_sequence_length")))
+                inputs.append(
+                    Self.valueInfo("past_key_values.\(layer).\(kind)", .float, cacheShape("past_sequence_length")))
                 outputs.append(Self.valueInfo("present.\(layer).\(kind)", .float, cacheShape("total_sequence_length")))
             }
         }
@@ -147,7 +148,8 @@ struct ONNXDecoderGraph {
             if let quantizer = block.valueQuantizer {
                 newValues = quantize(quantizer, newValues, name: "\(p).self_attn.values")
             }
-            let vHeads = builder.op("Reshape", [newValues, builder.int64s([0, 0, kvHeads, d])], scope: scope + "/attn")
+            let vHeads = builder.op(
+                "Reshape", [newValues, builder.int64s([0, 0, kvHeads, d])], scope: scope + "/attn")
             let perm0213: [ONNXGraphBuilder.Attribute] = [.ints("perm", [0, 2, 1, 3])]
             let presentKey = builder.op(
                 "Concat",
@@ -163,7 +165,8 @@ struct ONNXDecoderGraph {
                 ], scope: scope + "/attn", output: "present.\(index).value", attributes: [.int("axis", 2)])
             // [b, s, heads, d] → [b, kv, group, s, d]: query head kv·group + j reads KV head kv.
             let q5 = builder.op(
-                "Transpose", [builder.op("Reshape", [q, builder.int64s([0, 0, kvHeads, groupSize, d])], scope: scope)],
+                "Transpose",
+                [builder.op("Reshape", [q, builder.int64s([0, 0, kvHeads, groupSize, d])], scope: scope)],
                 scope: scope + "/attn", attributes: [.ints("perm", [0, 2, 3, 1, 4])])
             let keys5 = builder.op(
                 "Transpose", [builder.op("Unsqueeze", [presentKey, axis2], scope: scope + "/attn")],
@@ -193,7 +196,10 @@ struct ONNXDecoderGraph {
             let up = try linear(block.upProjection, h2)
             let activated = builder.op(
                 "Mul",
-                [builder.op("Mul", [gate, builder.op("Sigmoid", [gate], scope: scope + "/mlp")], scope: scope + "/mlp"), up],
+                [
+                    builder.op(
+                        "Mul", [gate, builder.op("Sigmoid", [gate], scope: scope + "/mlp")], scope: scope + "/mlp"), up,
+                ],
                 scope: scope + "/mlp")
             let mlpOutput = try linear(block.downProjection, activated)
             x = builder.op("Add", [x, mlpOutput], scope: scope)
@@ -202,7 +208,8 @@ struct ONNXDecoderGraph {
         let head = model.lmHead
         if tied && head.quantizedWeight == nil {
             let transposed = builder.op(
-                "Transpose", [embedding], scope: "/lm_head", output: "lm_head.weight", attributes: [.ints("perm", [1, 0])])
+                "Transpose", [embedding], scope: "/lm_head", output: "lm_head.weight",
+                attributes: [.ints("perm", [1, 0])])
             _ = try linear(head, normalized, weight: transposed, output: "logits")
         } else {
             _ = try linear(head, normalized, output: "logits")
@@ -270,7 +277,10 @@ struct ONNXDecoderGraph {
             attributes: [.int("keepdims", 1)])
         let inverse = builder.op(
             "Reciprocal",
-            [builder.op("Sqrt", [builder.op("Add", [meanSquare, builder.float(epsilon)], scope: scope)], scope: scope)],
+            [
+                builder.op(
+                    "Sqrt", [builder.op("Add", [meanSquare, builder.float(epsilon)], scope: scope)], scope: scope)
+            ],
             scope: scope)
         return builder.op("Mul", [builder.op("Mul", [x, inverse], scope: scope), name], scope: scope)
     }
@@ -288,7 +298,11 @@ struct ONNXDecoderGraph {
     }
 
     mutating func quantize(_ quantizer: ActivationQuantizer, _ input: String, name: String) -> String {
-        if quantizer.parameters != nil && !quantizer.scheme.isDynamic { staticQuantizers += 1 } else { dynamicQuantizers += 1 }
+        if quantizer.parameters != nil && !quantizer.scheme.isDynamic {
+            staticQuantizers += 1
+        } else {
+            dynamicQuantizers += 1
+        }
         return ONNXActivationQuantization.apply(quantizer, to: input, name: name, graph: &builder)
     }
 
@@ -301,7 +315,8 @@ struct ONNXDecoderGraph {
         if let transform = linear.inputTransform {
             let matrix = transform.matrix()
             builder.addInitializer(
-                ONNXTensorData.float(name: linear.name + ".input_rotation", shape: matrix.shape, values: matrix.scalars))
+                ONNXTensorData.float(name: linear.name + ".input_rotation", shape: matrix.shape, values: matrix.scalars)
+            )
             x = builder.op("MatMul", [x, linear.name + ".input_rotation"], scope: scope + "/rotation")
             onlineRotations += 1
         }
@@ -311,7 +326,8 @@ struct ONNXDecoderGraph {
         let hasTail = linear.bias != nil || linear.outputQuantizer != nil
         var y = builder.op("MatMul", [x, weightValue], scope: scope, output: hasTail ? nil : output)
         if let bias = linear.bias {
-            builder.addInitializer(ONNXTensorData.float(name: linear.name + ".bias", shape: bias.shape, values: bias.scalars))
+            builder.addInitializer(
+                ONNXTensorData.float(name: linear.name + ".bias", shape: bias.shape, values: bias.scalars))
             y = builder.op(
                 "Add", [y, linear.name + ".bias"], scope: scope, output: linear.outputQuantizer == nil ? output : nil)
         }

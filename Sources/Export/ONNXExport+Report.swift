@@ -52,7 +52,8 @@ extension ONNXExport {
                 "graph:        \(nodeCount) nodes, opset \(opset)",
                 "weights:      \(kinds)",
                 "codes kept:   \(layersFromCodes) linear layers written from their saved codes (DequantizeLinear)",
-                String(format: "bits/weight:  %.3f (linear weights, scales and zero points included)", linearBitsPerWeight),
+                String(
+                    format: "bits/weight:  %.3f (linear weights, scales and zero points included)", linearBitsPerWeight),
             ]
             if staticActivationQuantizers + dynamicActivationQuantizers > 0 {
                 lines.append(

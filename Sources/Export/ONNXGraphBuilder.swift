@@ -54,7 +54,8 @@ struct ONNXGraphBuilder {
         node.opType = op
         node.name = name
         node.input = inputs
-        node.output = outputs ?? (outputCount == 1 ? [name + "_output"] : (0..<outputCount).map { "\(name)_output_\($0)" })
+        node.output =
+            outputs ?? (outputCount == 1 ? [name + "_output"] : (0..<outputCount).map { "\(name)_output_\($0)" })
         if !domain.isEmpty { node.domain = domain }
         node.attribute = attributes.map(\.proto)
         nodes.append(node)

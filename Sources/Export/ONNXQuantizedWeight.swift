@@ -57,7 +57,8 @@ struct ONNXQuantizedWeight {
             throw .onnxInexpressible(
                 point: name, morePoints: 0, what: "weight", reason: "its parameters or codes are missing")
         }
-        let codes = BitPacking.unpack(stored.codes, count: rows * columns, bitWidth: type.bitWidth, isSigned: !type.isUnsigned)
+        let codes = BitPacking.unpack(
+            stored.codes, count: rows * columns, bitWidth: type.bitWidth, isSigned: !type.isUnsigned)
         var transposed = [Int32](repeating: 0, count: codes.count)
         for o in 0..<rows {
             for i in 0..<columns { transposed[i * rows + o] = codes[o * columns + i] }
@@ -99,7 +100,8 @@ struct ONNXQuantizedWeight {
         }
         if let bad = zeroPoints.first(where: { !elementType.range.contains($0) }) {
             throw .onnxInexpressible(
-                point: name, morePoints: 0, what: "weight", reason: "zero point \(bad) is outside \(elementType.name)'s range")
+                point: name, morePoints: 0, what: "weight",
+                reason: "zero point \(bad) is outside \(elementType.name)'s range")
         }
         self.codes = ONNXTensorData.integers(
             name: name + "_quantized", shape: [columns, rows], codes: transposed, type: elementType)

@@ -12,10 +12,14 @@ public enum ONNXReadBack {
     /// The configuration and canonical tensors of the model at `path` (the tied LM head left out).
     /// - Throws: `ExportError.unreadableONNX` naming the file and what is wrong (not protobuf, truncated, a missing
     ///   or inconsistent tensor, a missing external data file).
-    public static func read(_ path: String) throws(ExportError) -> (configuration: LlamaConfiguration, tensors: [String: Tensor]) {
+    public static func read(_ path: String) throws(ExportError) -> (
+        configuration: LlamaConfiguration, tensors: [String: Tensor]
+    ) {
         func fail(_ reason: String) -> ExportError { .unreadableONNX(file: path, reason: reason) }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw fail("cannot read it: \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw fail("cannot read it: \(error.localizedDescription)")
+        }
         guard !data.isEmpty else { throw fail("the file is empty") }
         let model: Onnx_ModelProto
         do {
@@ -53,7 +57,9 @@ public enum ONNXReadBack {
             let weight = try reader.weight(name + ".weight")
             guard weight.shape.count == 2 else { throw fail("\(name).weight has shape \(weight.shape), not 2-D") }
             tensors[name + ".weight"] = transpose(weight)
-            if reader.hasInitializer(name + ".bias") { tensors[name + ".bias"] = try reader.floatTensor(name + ".bias") }
+            if reader.hasInitializer(name + ".bias") {
+                tensors[name + ".bias"] = try reader.floatTensor(name + ".bias")
+            }
         }
         return (configuration, tensors)
     }

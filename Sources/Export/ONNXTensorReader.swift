@@ -22,7 +22,9 @@ struct ONNXTensorReader {
     func hasInitializer(_ name: String) -> Bool { initializers[name] != nil }
 
     /// An initializer's element type, shape and raw bytes, its length checked against its shape.
-    mutating func raw(_ name: String) throws(ExportError) -> (type: ONNXTensorData.ElementType, shape: [Int], bytes: Data) {
+    mutating func raw(_ name: String) throws(ExportError) -> (
+        type: ONNXTensorData.ElementType, shape: [Int], bytes: Data
+    ) {
         guard let tensor = initializers[name] else { throw fail("missing tensor \(name)") }
         guard let type = ONNXTensorData.ElementType(rawValue: tensor.dataType) else {
             throw fail("\(name): element type \(tensor.dataType) is not one this exporter writes")
@@ -42,7 +44,8 @@ struct ONNXTensorReader {
             bytes = tensor.rawData
         }
         guard bytes.count == expected else {
-            throw fail("\(name): \(bytes.count) bytes of data for shape \(tensor.dims) of \(type.name) (expected \(expected))")
+            throw fail(
+                "\(name): \(bytes.count) bytes of data for shape \(tensor.dims) of \(type.name) (expected \(expected))")
         }
         return (type, tensor.dims.map { Int($0) }, bytes)
     }
@@ -52,7 +55,9 @@ struct ONNXTensorReader {
         var fields: [String: String] = [:]
         for entry in tensor.externalData { fields[entry.key] = entry.value }
         guard let location = fields["location"], !location.contains("/"), location != "..", !location.isEmpty else {
-            throw fail("\(tensor.name): external data location \(fields["location"] ?? "missing") is not a file beside the model")
+            throw fail(
+                "\(tensor.name): external data location \(fields["location"] ?? "missing") is not a file beside the model"
+            )
         }
         guard let offset = Int(fields["offset"] ?? "0"), let length = fields["length"].flatMap({ Int($0) }),
             offset >= 0, length >= 0
@@ -64,12 +69,15 @@ struct ONNXTensorReader {
             do {
                 dataFiles[location] = try Data(contentsOf: URL(fileURLWithPath: dataPath), options: .alwaysMapped)
             } catch {
-                throw fail("\(tensor.name): external data file \(dataPath) cannot be read: \(error.localizedDescription)")
+                throw fail(
+                    "\(tensor.name): external data file \(dataPath) cannot be read: \(error.localizedDescription)")
             }
         }
         let file = dataFiles[location]!
         guard offset <= file.count, length <= file.count - offset else {
-            throw fail("\(tensor.name): bytes \(offset)..<\(offset + length) lie past the end of \(location) (\(file.count) bytes)")
+            throw fail(
+                "\(tensor.name): bytes \(offset)..<\(offset + length) lie past the end of \(location) (\(file.count) bytes)"
+            )
         }
         return file.subdata(in: offset..<(offset + length))
     }
@@ -81,7 +89,8 @@ struct ONNXTensorReader {
         var values = [Float](repeating: 0, count: shape.reduce(1, *))
         bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             for index in values.indices {
-                values[index] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
+                values[index] = Float(
+                    bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
             }
         }
         return Tensor(shape: shape, scalars: values)
@@ -109,7 +118,9 @@ struct ONNXTensorReader {
         if node.input.count > 2, !node.input[2].isEmpty {
             let (zpType, zpShape, zpBytes) = try raw(node.input[2])
             guard zpType == type, zpShape == scale.shape else {
-                throw fail("\(name): zero point \(zpType.name) \(zpShape) does not match codes \(type.name) and scale \(scale.shape)")
+                throw fail(
+                    "\(name): zero point \(zpType.name) \(zpShape) does not match codes \(type.name) and scale \(scale.shape)"
+                )
             }
             zeroPoints = ONNXTensorData.unpack(zpBytes, count: scale.elementCount, type: zpType)
         }
@@ -137,10 +148,14 @@ struct ONNXTensorReader {
             let blocks = (shape[axis] + blockSize - 1) / blockSize
             let expected = axis == 0 ? [blocks, columns] : [rows, blocks]
             guard scale.shape == expected else {
-                throw fail("\(name): blocked scale \(scale.shape) for \(shape) in blocks of \(blockSize) (expected \(expected))")
+                throw fail(
+                    "\(name): blocked scale \(scale.shape) for \(shape) in blocks of \(blockSize) (expected \(expected))"
+                )
             }
             let scaleColumns = scale.shape[1]
-            index = axis == 0 ? { r, c in (r / blockSize) * scaleColumns + c } : { r, c in r * scaleColumns + c / blockSize }
+            index =
+                axis == 0
+                ? { r, c in (r / blockSize) * scaleColumns + c } : { r, c in r * scaleColumns + c / blockSize }
         default:
             throw fail("\(name): scale of rank \(scale.shape.count)")
         }

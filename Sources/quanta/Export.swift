@@ -44,7 +44,8 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         if format.lowercased() == "onnx" {
             guard requantize == nil, type == "f16" else {
-                throw ValidationError("--type and --requantize apply to --format gguf; ONNX keeps every weight as it is")
+                throw ValidationError(
+                    "--type and --requantize apply to --format gguf; ONNX keeps every weight as it is")
             }
             return
         }

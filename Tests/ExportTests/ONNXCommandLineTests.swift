@@ -31,6 +31,7 @@ struct ONNXCommandLineTests {
             ["export", folder, "--format", "onnx", "--out", out, "--requantize", "q4_1"],
             mentioning: ["--requantize", "gguf"])
         try ExportCommandLineTests.expectValidationError(
-            ["export", folder, "--format", "gguf", "--out", out, "--external-data"], mentioning: ["--external-data", "onnx"])
+            ["export", folder, "--format", "gguf", "--out", out, "--external-data"],
+            mentioning: ["--external-data", "onnx"])
     }
 }

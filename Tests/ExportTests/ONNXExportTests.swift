@@ -34,7 +34,9 @@ import Testing
         // DequantizeLinear's (q − zero_point) · scale is Quanta's dequantization: identical floats.
         for linear in model.linearLayers where !(model.configuration.tieWordEmbeddings && linear.name == "lm_head") {
             let back = try #require(tensors[linear.name + ".weight"], "\(linear.name)")
-            #expect(back == linear.weight, "\(linear.name): max difference \(Tolerance.maxAbsDifference(back.scalars, linear.weight.scalars))")
+            #expect(
+                back == linear.weight,
+                "\(linear.name): max difference \(Tolerance.maxAbsDifference(back.scalars, linear.weight.scalars))")
         }
         #expect(tensors["model.embed_tokens.weight"] == model.embedding)
         #expect(tensors["model.layers.1.post_attention_layernorm.weight"] == model.blocks[1].postAttentionNorm)
@@ -64,16 +66,26 @@ import Testing
         let c = model.configuration
         let inputs = proto.graph.input.map(\.name)
         #expect(Array(inputs.prefix(3)) == ["input_ids", "attention_mask", "position_ids"])
-        #expect(inputs.dropFirst(3) == ["past_key_values.0.key", "past_key_values.0.value", "past_key_values.1.key", "past_key_values.1.value"])
-        #expect(proto.graph.output.map(\.name) == ["logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"])
+        #expect(
+            inputs.dropFirst(3) == [
+                "past_key_values.0.key", "past_key_values.0.value", "past_key_values.1.key", "past_key_values.1.value",
+            ])
+        #expect(
+            proto.graph.output.map(\.name) == [
+                "logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value",
+            ])
         let past = proto.graph.input[3].type.tensorType
         #expect(past.elemType == 1)
         #expect(past.shape.dim.map(\.dimParam) == ["batch_size", "", "past_sequence_length", ""])
         #expect(past.shape.dim.map(\.dimValue) == [0, Int64(c.keyValueHeadCount), 0, Int64(c.headDimension)])
         #expect(proto.graph.input[0].type.tensorType.elemType == 7)
-        let dequantize = try #require(proto.graph.node.first { $0.output == ["model.layers.0.self_attn.q_proj.weight"] })
+        let dequantize = try #require(
+            proto.graph.node.first { $0.output == ["model.layers.0.self_attn.q_proj.weight"] })
         #expect(dequantize.opType == "DequantizeLinear")
-        #expect(Dictionary(uniqueKeysWithValues: dequantize.attribute.map { ($0.name, $0.i) }) == ["axis": 0, "block_size": 32])
+        #expect(
+            Dictionary(uniqueKeysWithValues: dequantize.attribute.map { ($0.name, $0.i) }) == [
+                "axis": 0, "block_size": 32,
+            ])
         let codes = try #require(proto.graph.initializer.first { $0.name == dequantize.input[0] })
         #expect(codes.dataType == 21 && codes.dims == [64, 64] && codes.rawData.count == 64 * 64 / 2)
         let scales = try #require(proto.graph.initializer.first { $0.name == dequantize.input[1] })
@@ -153,7 +165,9 @@ import Testing
         }
         var perTensorDynamic = try ExportFixtures.quantizedModel(try ExportFixtures.int8())
         let scheme = try QuantScheme(dataType: .int8, granularity: .perTensor, isDynamic: true)
-        perTensorDynamic.updateLinear("model.layers.1.mlp.up_proj") { $0.inputQuantizer = ActivationQuantizer(scheme: scheme) }
+        perTensorDynamic.updateLinear("model.layers.1.mlp.up_proj") {
+            $0.inputQuantizer = ActivationQuantizer(scheme: scheme)
+        }
         #expect {
             try ONNXExport.export(try ExportFixtures.loaded(perTensorDynamic), to: path)
         } throws: { error in
@@ -181,7 +195,9 @@ import Testing
         let (path, _) = try Self.export(try ONNXFixtures.model(.w4a16g32))
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         let directory = Fixtures.temporaryDirectory()
-        func expectUnreadable(_ data: Data, mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func expectUnreadable(
+            _ data: Data, mentioning fragment: String, sourceLocation: SourceLocation = #_sourceLocation
+        ) throws {
             let damaged = directory + "/damaged.onnx"
             try data.write(to: URL(fileURLWithPath: damaged))
             #expect(sourceLocation: sourceLocation) {

@@ -87,7 +87,9 @@ enum ONNXFixtures {
             let inputs = try require(recorder.inputs[linear.name])
             let parameters = try QuantParameters.compute(
                 minimum: [inputs.min()!], maximum: [inputs.max()!], scheme: scheme)
-            model.updateLinear(linear.name) { $0.inputQuantizer = ActivationQuantizer(scheme: scheme, parameters: parameters) }
+            model.updateLinear(linear.name) {
+                $0.inputQuantizer = ActivationQuantizer(scheme: scheme, parameters: parameters)
+            }
         }
         return model
     }

@@ -77,18 +77,22 @@ struct ONNXInteropTests {
         let model = try ONNXFixtures.model(variant)
         let path = Fixtures.temporaryDirectory() + "/m.onnx"
         _ = try ONNXExport.export(try ExportFixtures.loaded(model), to: path)
-        let report = try ONNXInterop.run(path, Self.tokens, arguments: ["--decode", "\(Self.next)", "--accuracy-level", "0"])
+        let report = try ONNXInterop.run(
+            path, Self.tokens, arguments: ["--decode", "\(Self.next)", "--accuracy-level", "0"])
         let (prefill, decode) = try ONNXFixtures.logits(model, Self.tokens, next: Self.next)
         let theirs = try #require(report.logits).flatMap { $0 }
         let theirDecode = try #require(report.decodeLogits)
         #expect(theirs.count == prefill.count && theirDecode.count == decode.count)
         let quantizers = model.linearLayers.compactMap(\.inputQuantizer) + model.blocks.compactMap(\.keyQuantizer)
         let tolerance =
-            quantizers.contains { $0.parameters == nil } ? Self.dynamicActivationTolerance
+            quantizers.contains { $0.parameters == nil }
+            ? Self.dynamicActivationTolerance
             : quantizers.isEmpty ? Self.floatActivationTolerance : Self.staticActivationTolerance
         let prefillDifference = ONNXInterop.relativeDifference(theirs, prefill)
         let decodeDifference = ONNXInterop.relativeDifference(theirDecode, decode)
-        print("ONNX \(variant): onnxruntime vs Quanta, prefill \(prefillDifference), decode \(decodeDifference) of the largest logit; ops \(report.ops.filter { $0.contains("Mat") || $0.contains("Quantize") })")
+        print(
+            "ONNX \(variant): onnxruntime vs Quanta, prefill \(prefillDifference), decode \(decodeDifference) of the largest logit; ops \(report.ops.filter { $0.contains("Mat") || $0.contains("Quantize") })"
+        )
         #expect(prefillDifference < tolerance, "prefill: \(prefillDifference) of the largest logit")
         #expect(decodeDifference < tolerance, "decode: \(decodeDifference) of the largest logit")
         #expect(report.presentLength == Self.tokens.count + 1)
@@ -118,7 +122,9 @@ struct ONNXInteropTests {
         let unoptimized = try #require(try ONNXInterop.run(path, Self.tokens, arguments: ["--no-optimization"]).logits)
         let defaultDifference = ONNXInterop.relativeDifference(byDefault, prefill)
         let unoptimizedDifference = ONNXInterop.relativeDifference(unoptimized.flatMap { $0 }, prefill)
-        print("ONNX w4a16g32: onnxruntime default accuracy level \(defaultDifference), graph as written \(unoptimizedDifference)")
+        print(
+            "ONNX w4a16g32: onnxruntime default accuracy level \(defaultDifference), graph as written \(unoptimizedDifference)"
+        )
         #expect(unoptimizedDifference < Self.floatActivationTolerance)
         #expect(defaultDifference > unoptimizedDifference && defaultDifference < 0.05)
     }
@@ -134,7 +140,8 @@ struct ONNXInteropTests {
         let report = try JSONDecoder().decode(ONNXInterop.PaddedReport.self, from: data)
         let (prefill, _) = try ONNXFixtures.logits(model, Self.tokens, next: Self.next)
         #expect(ONNXInterop.relativeDifference(report.unpadded.flatMap { $0 }, prefill) < Self.floatActivationTolerance)
-        #expect(ONNXInterop.relativeDifference(report.leftPadded.flatMap { $0 }, prefill) < Self.floatActivationTolerance)
+        #expect(
+            ONNXInterop.relativeDifference(report.leftPadded.flatMap { $0 }, prefill) < Self.floatActivationTolerance)
     }
 
     /// The quantizer nodes alone, on identical input: onnxruntime's output against `TensorQuantizer.fakeQuantizeRows`.
@@ -154,7 +161,8 @@ struct ONNXInteropTests {
         let quantizer: ActivationQuantizer
         if dynamic {
             let scheme = try QuantScheme(
-                dataType: type, granularity: .perToken, isSymmetric: symmetric, scaleType: symmetric ? .float32 : .float16,
+                dataType: type, granularity: .perToken, isSymmetric: symmetric,
+                scaleType: symmetric ? .float32 : .float16,
                 isDynamic: true)
             quantizer = ActivationQuantizer(scheme: scheme)
         } else {
@@ -162,10 +170,13 @@ struct ONNXInteropTests {
             let scheme = try QuantScheme(dataType: type, isSymmetric: symmetric)
             let seen = Array(x.prefix(3 * columns))
             quantizer = ActivationQuantizer(
-                scheme: scheme, parameters: try QuantParameters.compute(minimum: [seen.min()!], maximum: [seen.max()!], scheme: scheme))
+                scheme: scheme,
+                parameters: try QuantParameters.compute(minimum: [seen.min()!], maximum: [seen.max()!], scheme: scheme))
         }
         var builder = ONNXGraphBuilder()
-        _ = builder.op("Identity", [ONNXActivationQuantization.apply(quantizer, to: "x", name: "q", graph: &builder)], scope: "out", output: "y")
+        _ = builder.op(
+            "Identity", [ONNXActivationQuantization.apply(quantizer, to: "x", name: "q", graph: &builder)],
+            scope: "out", output: "y")
         let shape: [ONNXDecoderGraph.Dimension] = [.value(1), .value(rows), .value(columns)]
         let proto = ONNXExport.modelProto(
             name: "quantizer", builder, inputs: [ONNXDecoderGraph.valueInfo("x", .float, shape)],
@@ -180,12 +191,15 @@ struct ONNXInteropTests {
         ])
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/y.f32"))
         let theirs = data.withUnsafeBytes { bytes in
-            (0..<(rows * columns)).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            (0..<(rows * columns)).map {
+                Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+            }
         }
         var ours = x
         try ours.withUnsafeMutableBufferPointer {
             try TensorQuantizer.fakeQuantizeRows(
-                $0.baseAddress!, rows: rows, columns: columns, scheme: quantizer.scheme, parameters: quantizer.parameters)
+                $0.baseAddress!, rows: rows, columns: columns, scheme: quantizer.scheme,
+                parameters: quantizer.parameters)
         }
         if dynamic {
             #expect(theirs == ours, "largest difference \(Tolerance.maxAbsDifference(theirs, ours))")
@@ -206,8 +220,11 @@ struct ONNXInteropTests {
         let report = try ONNXExport.export(try ExportFixtures.loaded(model), to: path)
         #expect(report.onlineRotations == 1)
         let (prefill, decode) = try ONNXFixtures.logits(model, Self.tokens, next: Self.next)
-        let run = try ONNXInterop.run(path, Self.tokens, arguments: ["--decode", "\(Self.next)", "--accuracy-level", "0"])
-        #expect(ONNXInterop.relativeDifference(try #require(run.logits).flatMap { $0 }, prefill) < Self.floatActivationTolerance)
+        let run = try ONNXInterop.run(
+            path, Self.tokens, arguments: ["--decode", "\(Self.next)", "--accuracy-level", "0"])
+        #expect(
+            ONNXInterop.relativeDifference(try #require(run.logits).flatMap { $0 }, prefill)
+                < Self.floatActivationTolerance)
         #expect(ONNXInterop.relativeDifference(try #require(run.decodeLogits), decode) < Self.floatActivationTolerance)
     }
 }

@@ -91,7 +91,8 @@ struct ONNXSmolLM2Tests {
             let data = try Data(contentsOf: URL(fileURLWithPath: raw))
             let values = data.withUnsafeBytes { bytes in
                 (0..<(data.count / 4)).map {
-                    Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                    Float(
+                        bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
                 }
             }
             return (values, report.ops)
