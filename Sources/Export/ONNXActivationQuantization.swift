@@ -5,9 +5,10 @@ import QuantCore
 /// An activation quantizer (a linear's input or output, a block's new keys or values) as ONNX nodes on a tensor
 /// `[batch, sequence, features]`, computing what `ActivationQuantizer.apply` computes on `[tokens, features]`.
 ///
-/// - Static (calibrated) integer scales of 4 or 8 bits become a QuantizeLinear → DequantizeLinear pair, per tensor
-///   (scalar scale) or per feature (`axis = 2`). QuantizeLinear rounds x / scale half to even and saturates to the
-///   type's range, as Quanta's grid does; the zero point is the calibrated one.
+/// - Static (calibrated) integer scales of 4 or 8 bits, and FP8 scales, become a QuantizeLinear → DequantizeLinear
+///   pair, per tensor (scalar scale) or per feature (`axis = 2`). QuantizeLinear rounds x / scale half to even and
+///   saturates to the type's range (float8: to ±max finite, Quanta's SAT mode), as Quanta's grid does; the zero
+///   point is the calibrated one (float8: +0).
 /// - Dynamic per-token integer schemes have no single ONNX operator (DynamicQuantizeLinear is uint8 per tensor), so
 ///   they are written as the formula itself with standard operators: the row's range from ReduceMin/ReduceMax (each
 ///   widened to include 0), scale = range / steps clamped below by `QuantParameters.scaleEpsilon` (Cast through
@@ -15,7 +16,7 @@ import QuantCore
 ///   round(clamp(x · (1 / scale), qmin − zp, qmax − zp)) · scale with Round (half to even), Max/Min and Mul:
 ///   `AffineGrid.parameters` and `AffineKernels.fakeQuantize` step for step.
 ///
-/// Everything else is refused (`refusal`): FP8, MX and float-cast activations, rounding other than half to even,
+/// Everything else is refused (`refusal`): dynamic FP8, MX and float-cast activations, rounding other than half to even,
 /// power-of-two scales, narrow-range or 2/3-bit static codes (QuantizeLinear saturates to the whole type), per-group
 /// or per-row static parameters (calibrated for one token count), and dynamic scales that are not per token (a
 /// per-tensor scale would mix the sequences of a batch).
@@ -24,18 +25,20 @@ enum ONNXActivationQuantization {
     static func refusal(_ quantizer: ActivationQuantizer) -> String? {
         let scheme = quantizer.scheme
         let type = scheme.dataType
-        guard type.isInteger else { return "\(type.rawValue) activations have no exact ONNX form here" }
+        let isFloat8 = ONNXTensorData.ElementType.float8(type) != nil
+        guard type.isInteger || isFloat8 else { return "\(type.rawValue) activations have no exact ONNX form here" }
         guard scheme.rounding == .halfToEven else {
             return "rounding \(scheme.rounding.rawValue) (ONNX rounds half to even)"
         }
         guard scheme.scaleType != .powerOfTwo else { return "power-of-two scales" }
         if scheme.isDynamic || quantizer.parameters == nil {
+            guard !isFloat8 else { return "dynamic \(type.rawValue) scales (only integer dynamic scales are written)" }
             guard scheme.granularity == .perToken else {
                 return "dynamic \(scheme.granularity.rawValue) scales (only per-token dynamic scales are written)"
             }
             return nil
         }
-        guard type.bitWidth == 4 || type.bitWidth == 8, !scheme.isNarrowRange else {
+        guard isFloat8 || type.bitWidth == 4 || type.bitWidth == 8, !scheme.isNarrowRange else {
             return "static \(type.rawValue)\(scheme.isNarrowRange ? " narrow-range" : "") codes "
                 + "(QuantizeLinear saturates to the full int4/int8 range)"
         }
@@ -60,13 +63,18 @@ enum ONNXActivationQuantization {
         guard let parameters = quantizer.parameters, !scheme.isDynamic else {
             return dynamicPerToken(scheme, input: input, scope: name, graph: &g)
         }
-        let elementType = ONNXTensorData.ElementType.integer(bits: type.bitWidth, isSigned: !type.isUnsigned)!
+        let elementType = ONNXTensorData.ElementType.codes(type)!
         let shape = parameters.granularity == .perTensor ? [] : [parameters.scales.count]
         let scale = name + "_scale", zeroPoint = name + "_zero_point"
         g.addInitializer(ONNXTensorData.float(name: scale, shape: shape, values: parameters.scales))
+        // The zero point's type is QuantizeLinear's output type; for float8 it is +0 (code 0x00).
         g.addInitializer(
-            ONNXTensorData.integers(
-                name: zeroPoint, shape: shape, codes: parameters.zeroPoints, type: elementType))
+            type.isInteger
+                ? ONNXTensorData.integers(
+                    name: zeroPoint, shape: shape, codes: parameters.zeroPoints, type: elementType)
+                : ONNXTensorData.bytes(
+                    name: zeroPoint, shape: shape, codes: [UInt8](repeating: 0, count: parameters.scales.count),
+                    type: elementType))
         let attributes: [ONNXGraphBuilder.Attribute] = shape.isEmpty ? [] : [.int("axis", 2)]
         let quantized = g.op("QuantizeLinear", [input, scale, zeroPoint], scope: name, attributes: attributes)
         return g.op("DequantizeLinear", [quantized, scale, zeroPoint], scope: name, attributes: attributes)

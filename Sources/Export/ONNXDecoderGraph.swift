@@ -31,6 +31,8 @@ struct ONNXDecoderGraph {
     var staticQuantizers = 0
     var dynamicQuantizers = 0
     var onlineRotations = 0
+    /// onnxruntime session options this graph needs to compute Quanta's function (see `ONNXExport.Report`).
+    var runtimeNotes: Set<String> = []
     var linearBytes = 0
     var linearElements = 0
 
@@ -300,6 +302,7 @@ struct ONNXDecoderGraph {
     mutating func quantize(_ quantizer: ActivationQuantizer, _ input: String, name: String) -> String {
         if quantizer.parameters != nil && !quantizer.scheme.isDynamic {
             staticQuantizers += 1
+            if !quantizer.scheme.dataType.isInteger { runtimeNotes.insert(ONNXExport.Report.float8ActivationNote) }
         } else {
             dynamicQuantizers += 1
         }
@@ -351,11 +354,17 @@ struct ONNXDecoderGraph {
             let encoded = try ONNXQuantizedWeight(stored, name: name)
             builder.addInitializer(encoded.codes)
             builder.addInitializer(encoded.scale)
-            builder.addInitializer(encoded.zeroPoint)
+            var inputs = [encoded.codes.name, encoded.scale.name]
+            if let zeroPoint = encoded.zeroPoint {
+                builder.addInitializer(zeroPoint)
+                inputs.append(zeroPoint.name)
+            }
             _ = builder.op(
-                "DequantizeLinear", [encoded.codes.name, encoded.scale.name, encoded.zeroPoint.name],
-                scope: "/" + linear.name, output: name, attributes: encoded.attributes)
+                "DequantizeLinear", inputs, scope: "/" + linear.name, output: name, attributes: encoded.attributes)
             weightKinds[encoded.kind, default: 0] += 1
+            if encoded.blockSize != nil && stored.scheme.dataType.bitWidth <= 4 {
+                runtimeNotes.insert(ONNXExport.Report.accuracyLevelNote)
+            }
             layersFromCodes += 1
             linearBytes += encoded.byteCount
         } else {

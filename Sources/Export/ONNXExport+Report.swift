@@ -23,6 +23,8 @@ extension ONNXExport {
         public var onlineRotations = 0
         /// Stored bits per linear weight element, scales and zero points included.
         public var linearBitsPerWeight: Double = 0
+        /// onnxruntime session options the file needs to compute what Quanta computes.
+        public var runtimeNotes: [String] = []
         public var seconds: Double = 0
 
         public init(source: String, output: String) {
@@ -42,6 +44,7 @@ extension ONNXExport {
             case dynamicActivationQuantizers = "dynamic_activation_quantizers"
             case onlineRotations = "online_rotations"
             case linearBitsPerWeight = "linear_bits_per_weight"
+            case runtimeNotes = "runtime_notes"
         }
 
         /// Several lines for a terminal.
@@ -64,10 +67,19 @@ extension ONNXExport {
             var written = String(format: "written:      %@ (%.1f MB)", output, Double(fileBytes) / 1e6)
             if let dataFile { written += String(format: " + %@ (%.1f MB)", dataFile, Double(dataFileBytes) / 1e6) }
             lines.append(written + String(format: " in %.1f s", seconds))
-            lines.append(
-                "onnxruntime:  set session option session.qdq_matmulnbits_accuracy_level=0 to keep activations in float "
-                    + "when it fuses 4-bit DequantizeLinear+MatMul (its default, 4, quantizes them to int8)")
+            lines += runtimeNotes.map { "onnxruntime:  " + $0 }
             return lines.joined(separator: "\n")
         }
+
+        /// onnxruntime 1.23 fuses blocked 4-bit DequantizeLinear + MatMul into MatMulNBits, whose default accuracy
+        /// level (4) quantizes activations to int8 per block.
+        static let accuracyLevelNote =
+            "set session option session.qdq_matmulnbits_accuracy_level=0 to keep activations in float in the fused "
+            + "4-bit MatMulNBits (its default, 4, quantizes them to int8)"
+        /// onnxruntime 1.23's QDQ fusion turns float8 QuantizeLinear/DequantizeLinear + MatMul into
+        /// MatMulIntegerToFloat, which has no float8 kernel, and refuses the graph.
+        static let float8ActivationNote =
+            "set session option session.disable_quant_qdq=1 (or graph optimization level basic): its QDQ fusion has "
+            + "no float8 kernel for the FP8 activation pairs"
     }
 }

@@ -112,6 +112,7 @@ public enum ONNXExport {
         report.staticActivationQuantizers = graph.staticQuantizers
         report.dynamicActivationQuantizers = graph.dynamicQuantizers
         report.onlineRotations = graph.onlineRotations
+        report.runtimeNotes = graph.runtimeNotes.sorted()
         report.nodeCount = graphProto.node.count
         report.linearBitsPerWeight =
             graph.linearElements > 0 ? Double(graph.linearBytes * 8) / Double(graph.linearElements) : 0

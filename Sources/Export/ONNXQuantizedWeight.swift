@@ -13,12 +13,14 @@ import QuantCore
 /// | per input channel (axis 1)  | `axis = 0`, scales `[in]`                                         |
 /// | groups of g along the input | `axis = 0`, `block_size = g`, scales `[⌈in / g⌉, out]` (ragged last block) |
 ///
-/// Codes of 2 and 3 bits go into int4/uint4 (their range is a subset), 5 to 7 bits into int8/uint8. FP8, OCP MX and
-/// float16/bfloat16 casts are refused (`refusal`).
+/// Codes of 2 and 3 bits go into int4/uint4 (their range is a subset), 5 to 7 bits into int8/uint8. FP8 codes are
+/// ONNX's FLOAT8E4M3FN/FLOAT8E5M2 bytes unchanged, with no zero point. OCP MX and float16/bfloat16 casts are refused
+/// (`refusal`).
 struct ONNXQuantizedWeight {
     var codes: Onnx_TensorProto
     var scale: Onnx_TensorProto
-    var zeroPoint: Onnx_TensorProto
+    /// Absent for float8 codes.
+    var zeroPoint: Onnx_TensorProto?
     var axis: Int?
     var blockSize: Int?
     /// For reports: `uint4, groups of 32`.
@@ -29,11 +31,9 @@ struct ONNXQuantizedWeight {
     /// Why `scheme` has no exact DequantizeLinear form, or nil when it has one.
     static func refusal(_ scheme: QuantScheme) -> String? {
         let type = scheme.dataType
-        guard type.isInteger else {
-            return "\(type.rawValue) weights are not written yet (the exporter writes integer codes of 2 to 8 bits)"
-        }
-        guard ONNXTensorData.ElementType.integer(bits: type.bitWidth, isSigned: !type.isUnsigned) != nil else {
-            return "\(type.bitWidth)-bit codes have no ONNX integer type"
+        guard ONNXTensorData.ElementType.codes(type) != nil else {
+            return "\(type.rawValue) weights have no ONNX DequantizeLinear type here (the exporter writes integer "
+                + "codes of 2 to 8 bits and FP8)"
         }
         switch scheme.granularity {
         case .perTensor, .perGroup: return nil
@@ -50,15 +50,21 @@ struct ONNXQuantizedWeight {
         precondition(Self.refusal(scheme) == nil && stored.shape.count == 2)
         let (rows, columns) = (stored.shape[0], stored.shape[1])  // [out, in]
         let type = scheme.dataType
-        let elementType = ONNXTensorData.ElementType.integer(bits: type.bitWidth, isSigned: !type.isUnsigned)!
+        let elementType = ONNXTensorData.ElementType.codes(type)!
+        let isFloat8 = !type.isInteger
         guard let parameters = stored.parameters,
-            stored.codes.count >= BitPacking.byteCount(count: rows * columns, bitWidth: type.bitWidth)
+            isFloat8
+                ? stored.codes.count == rows * columns
+                : stored.codes.count >= BitPacking.byteCount(count: rows * columns, bitWidth: type.bitWidth)
         else {
             throw .onnxInexpressible(
                 point: name, morePoints: 0, what: "weight", reason: "its parameters or codes are missing")
         }
-        let codes = BitPacking.unpack(
-            stored.codes, count: rows * columns, bitWidth: type.bitWidth, isSigned: !type.isUnsigned)
+        let codes =
+            isFloat8
+            ? stored.codes.map { Int32($0) }
+            : BitPacking.unpack(
+                stored.codes, count: rows * columns, bitWidth: type.bitWidth, isSigned: !type.isUnsigned)
         var transposed = [Int32](repeating: 0, count: codes.count)
         for o in 0..<rows {
             for i in 0..<columns { transposed[i * rows + o] = codes[o * columns + i] }
@@ -98,17 +104,28 @@ struct ONNXQuantizedWeight {
         case .perToken, .perBlock:
             preconditionFailure("refused by refusal(_:)")
         }
-        if let bad = zeroPoints.first(where: { !elementType.range.contains($0) }) {
+        if isFloat8, let bad = zeroPoints.first(where: { $0 != 0 }) {
+            throw .onnxInexpressible(
+                point: name, morePoints: 0, what: "weight", reason: "FP8 zero point \(bad) (ONNX float8 has none)")
+        }
+        if !isFloat8, let bad = zeroPoints.first(where: { !elementType.range.contains($0) }) {
             throw .onnxInexpressible(
                 point: name, morePoints: 0, what: "weight",
                 reason: "zero point \(bad) is outside \(elementType.name)'s range")
         }
-        self.codes = ONNXTensorData.integers(
-            name: name + "_quantized", shape: [columns, rows], codes: transposed, type: elementType)
+        if isFloat8 {
+            self.codes = ONNXTensorData.bytes(
+                name: name + "_quantized", shape: [columns, rows], codes: transposed.map { UInt8($0) },
+                type: elementType)
+            zeroPoint = nil
+        } else {
+            self.codes = ONNXTensorData.integers(
+                name: name + "_quantized", shape: [columns, rows], codes: transposed, type: elementType)
+            zeroPoint = ONNXTensorData.integers(
+                name: name + "_zero_point", shape: parameterShape, codes: zeroPoints, type: elementType)
+        }
         scale = ONNXTensorData.float(name: name + "_scale", shape: parameterShape, values: scales)
-        zeroPoint = ONNXTensorData.integers(
-            name: name + "_zero_point", shape: parameterShape, codes: zeroPoints, type: elementType)
-        byteCount = self.codes.rawData.count + scale.rawData.count + zeroPoint.rawData.count
+        byteCount = self.codes.rawData.count + scale.rawData.count + (zeroPoint?.rawData.count ?? 0)
     }
 
     /// Attributes of the DequantizeLinear node.

@@ -1,5 +1,6 @@
 import Foundation
 import ONNXProto
+import QuantCore
 
 /// ONNX tensors (onnx.proto `TensorProto`) with their values in `raw_data`, little-endian, row-major, as the spec
 /// requires; 4-bit types pack two elements per byte, the first in the low nibble (onnx.proto, `raw_data` comment).
@@ -11,6 +12,8 @@ enum ONNXTensorData {
         case int8 = 3
         case int64 = 7
         case bool = 9
+        case float8e4m3fn = 17
+        case float8e5m2 = 19
         case uint4 = 21
         case int4 = 22
 
@@ -22,6 +25,8 @@ enum ONNXTensorData {
             case .int8: "int8"
             case .int64: "int64"
             case .bool: "bool"
+            case .float8e4m3fn: "float8e4m3fn"
+            case .float8e5m2: "float8e5m2"
             case .uint4: "uint4"
             case .int4: "int4"
             }
@@ -30,7 +35,7 @@ enum ONNXTensorData {
         var bitWidth: Int {
             switch self {
             case .float: 32
-            case .uint8, .int8, .bool: 8
+            case .uint8, .int8, .bool, .float8e4m3fn, .float8e5m2: 8
             case .int64: 64
             case .uint4, .int4: 4
             }
@@ -46,6 +51,21 @@ enum ONNXTensorData {
             case 5...8: isSigned ? .int8 : .uint8
             default: nil
             }
+        }
+
+        /// The float8 type whose encoding is Quanta's FP8 format (ONNX FLOAT8E4M3FN: bias 7, no infinities, NaN
+        /// S.1111.111; FLOAT8E5M2: IEEE-style), nil for other data types.
+        static func float8(_ type: QuantDataType) -> ElementType? {
+            switch type {
+            case .fp8_e4m3: .float8e4m3fn
+            case .fp8_e5m2: .float8e5m2
+            default: nil
+            }
+        }
+
+        /// The code type of a Quanta data type: integers of 1-8 bits, or float8.
+        static func codes(_ type: QuantDataType) -> ElementType? {
+            type.isInteger ? integer(bits: type.bitWidth, isSigned: !type.isUnsigned) : float8(type)
         }
 
         /// Inclusive code range.
@@ -87,6 +107,29 @@ enum ONNXTensorData {
     static func integers(name: String, shape: [Int], codes: [Int32], type: ElementType) -> Onnx_TensorProto {
         precondition(codes.count == shape.reduce(1, *) && codes.allSatisfy { type.range.contains($0) })
         return proto(name: name, shape: shape, type: type, raw: Data(pack(codes, type: type)))
+    }
+
+    /// One-byte codes (float8) as a tensor, unchanged.
+    static func bytes(name: String, shape: [Int], codes: [UInt8], type: ElementType) -> Onnx_TensorProto {
+        precondition(codes.count == shape.reduce(1, *) && type.bitWidth == 8)
+        return proto(name: name, shape: shape, type: type, raw: Data(codes))
+    }
+
+    /// The float value of a float8 code: ONNX's FLOAT8E4M3FN (bias 7, subnormals, no infinities, NaN S.1111.111)
+    /// or FLOAT8E5M2 (bias 15, IEEE infinities and NaNs), decoded independently of QuantCore's codec.
+    static func float8Value(_ code: UInt8, type: ElementType) -> Float {
+        let (exponentBits, bias): (Int, Int) = type == .float8e4m3fn ? (4, 7) : (5, 15)
+        let mantissaBits = 7 - exponentBits
+        let sign: Float = code & 0x80 != 0 ? -1 : 1
+        let exponent = Int(code >> UInt8(mantissaBits)) & ((1 << exponentBits) - 1)
+        let mantissa = Int(code) & ((1 << mantissaBits) - 1)
+        if type == .float8e4m3fn && exponent == 15 && mantissa == 7 { return .nan }
+        if type == .float8e5m2 && exponent == 31 { return mantissa == 0 ? sign * .infinity : .nan }
+        let scale = Float(1 << mantissaBits)
+        if exponent == 0 {
+            return sign * Float(mantissa) / scale * Float(sign: .plus, exponent: 1 - bias, significand: 1)
+        }
+        return sign * (1 + Float(mantissa) / scale) * Float(sign: .plus, exponent: exponent - bias, significand: 1)
     }
 
     /// Codes as `type`'s bytes: one per element, or two per byte for 4-bit types (element 2i in the low nibble).

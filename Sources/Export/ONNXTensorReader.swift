@@ -110,9 +110,10 @@ struct ONNXTensorReader {
     /// (scalar), per `axis` (1-D) or per block of `block_size` along `axis` (same rank as x).
     mutating func dequantize(_ node: Onnx_NodeProto, name: String) throws(ExportError) -> Tensor {
         let (type, shape, bytes) = try raw(node.input[0])
-        guard shape.count == 2, [.int4, .uint4, .int8, .uint8].contains(type) else {
-            throw fail("\(name): DequantizeLinear of \(type.name) \(shape) (expected 2-D integer codes)")
+        guard shape.count == 2, [.int4, .uint4, .int8, .uint8, .float8e4m3fn, .float8e5m2].contains(type) else {
+            throw fail("\(name): DequantizeLinear of \(type.name) \(shape) (expected 2-D integer or float8 codes)")
         }
+        let isFloat8 = type == .float8e4m3fn || type == .float8e5m2
         let scale = try floatTensor(node.input[1])
         var zeroPoints = [Int32](repeating: 0, count: scale.elementCount)
         if node.input.count > 2, !node.input[2].isEmpty {
@@ -122,7 +123,11 @@ struct ONNXTensorReader {
                     "\(name): zero point \(zpType.name) \(zpShape) does not match codes \(type.name) and scale \(scale.shape)"
                 )
             }
-            zeroPoints = ONNXTensorData.unpack(zpBytes, count: scale.elementCount, type: zpType)
+            if isFloat8 {
+                guard zpBytes.allSatisfy({ $0 == 0 }) else { throw fail("\(name): a float8 zero point other than +0") }
+            } else {
+                zeroPoints = ONNXTensorData.unpack(zpBytes, count: scale.elementCount, type: zpType)
+            }
         }
         var axis = 1, blockSize = 0
         for attribute in node.attribute {
@@ -131,7 +136,8 @@ struct ONNXTensorReader {
         }
         if axis < 0 { axis += 2 }
         let (rows, columns) = (shape[0], shape[1])
-        let codes = ONNXTensorData.unpack(bytes, count: rows * columns, type: type)
+        let codes = isFloat8 ? [] : ONNXTensorData.unpack(bytes, count: rows * columns, type: type)
+        let float8Codes = isFloat8 ? [UInt8](bytes) : []
         let index: (Int, Int) -> Int
         switch scale.shape.count {
         case 0:
@@ -163,7 +169,10 @@ struct ONNXTensorReader {
         for r in 0..<rows {
             for c in 0..<columns {
                 let slot = index(r, c)
-                values[r * columns + c] = Float(codes[r * columns + c] - zeroPoints[slot]) * scale.scalars[slot]
+                values[r * columns + c] =
+                    isFloat8
+                    ? ONNXTensorData.float8Value(float8Codes[r * columns + c], type: type) * scale.scalars[slot]
+                    : Float(codes[r * columns + c] - zeroPoints[slot]) * scale.scalars[slot]
             }
         }
         return Tensor(shape: shape, scalars: values)

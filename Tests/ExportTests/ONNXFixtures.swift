@@ -11,7 +11,8 @@ import TestSupport
 enum ONNXFixtures {
     enum Variant: String, CaseIterable, CustomStringConvertible {
         case float32, tiedFloat32, int8PerChannel, int8PerTensorAsymmetric, w4a16g32, w4a16g32Symmetric, w4a16g128
-        case int3PerChannel, w8a8Static, w8a8StaticAsymmetricTied, w8a8DynamicPerToken, kvCacheInt8
+        case int3PerChannel, w8a8Static, w8a8StaticAsymmetricTied, w8a8DynamicPerToken, kvCacheInt8, fp8PerChannel
+        case fp8Static
         var description: String { rawValue }
     }
 
@@ -42,10 +43,19 @@ enum ONNXFixtures {
             return try ExportFixtures.quantizedModel(
                 try QuantScheme(dataType: .int3, granularity: .perChannel, isSymmetric: true))
         case .w8a8Static:
-            return try staticInputs(try ExportFixtures.quantizedModel(try ExportFixtures.int8()), asymmetric: false)
+            return try staticInputs(
+                try ExportFixtures.quantizedModel(try ExportFixtures.int8()), try QuantScheme(dataType: .int8))
         case .w8a8StaticAsymmetricTied:
             return try staticInputs(
-                try ExportFixtures.quantizedModel(try ExportFixtures.int8(), tied: true), asymmetric: true)
+                try ExportFixtures.quantizedModel(try ExportFixtures.int8(), tied: true),
+                try QuantScheme(dataType: .uint8, isSymmetric: false))
+        case .fp8PerChannel:
+            return try ExportFixtures.quantizedModel(try QuantScheme(dataType: .fp8_e4m3, granularity: .perChannel))
+        case .fp8Static:
+            // The `fp8` preset: E4M3 weights per channel, E4M3 inputs with a calibrated per-tensor scale.
+            return try staticInputs(
+                try ExportFixtures.quantizedModel(try QuantScheme(dataType: .fp8_e4m3, granularity: .perChannel)),
+                try QuantScheme(dataType: .fp8_e4m3))
         case .w8a8DynamicPerToken:
             var model = try ExportFixtures.quantizedModel(try ExportFixtures.int8())
             let scheme = try QuantScheme(dataType: .int8, granularity: .perToken, isDynamic: true)
@@ -75,18 +85,22 @@ enum ONNXFixtures {
         }
     }
 
-    /// Static per-tensor int8 (or asymmetric uint8) input scales from the float inputs every linear sees on
-    /// `calibrationTokens`.
-    static func staticInputs(_ model: LlamaModel, asymmetric: Bool) throws -> LlamaModel {
+    /// Largest finite value of an FP8 format (what its scales divide by), nil for integers.
+    static func formatMaximum(_ type: QuantDataType) -> Float? {
+        type == .fp8_e4m3 ? 448 : type == .fp8_e5m2 ? 57_344 : nil
+    }
+
+    /// Static per-tensor input scales of `scheme` from the float inputs every linear sees on `calibrationTokens`.
+    static func staticInputs(_ model: LlamaModel, _ scheme: QuantScheme) throws -> LlamaModel {
         var model = model
         let recorder = LinearInputRecorder()
         var cache = model.makeCache(capacity: calibrationTokens.count)
         _ = try model.forward(tokens: calibrationTokens, cache: &cache, hooks: recorder)
-        let scheme = try QuantScheme(dataType: asymmetric ? .uint8 : .int8, isSymmetric: !asymmetric)
         for linear in model.linearLayers {
             let inputs = try require(recorder.inputs[linear.name])
             let parameters = try QuantParameters.compute(
-                minimum: [inputs.min()!], maximum: [inputs.max()!], scheme: scheme)
+                minimum: [inputs.min()!], maximum: [inputs.max()!], scheme: scheme,
+                formatMaximum: formatMaximum(scheme.dataType))
             model.updateLinear(linear.name) {
                 $0.inputQuantizer = ActivationQuantizer(scheme: scheme, parameters: parameters)
             }

@@ -9,6 +9,7 @@
       --accuracy-level N   session.qdq_matmulnbits_accuracy_level (onnxruntime fuses 4-bit DequantizeLinear+MatMul
                            into MatMulNBits; 0 keeps activations in float, its default 4 quantizes them to int8)
       --no-optimization    graph optimizations off: every node runs as written
+      --disable-qdq-fusion session.disable_quant_qdq=1 (onnxruntime 1.23's QDQ fusion has no float8 MatMul kernel)
       --raw PATH           write the prefill logits to PATH as little-endian float32 instead of into the JSON
   check_onnx.py padded MODEL ID,ID,... PAD
       a batch of two: the ids as they are, and the ids left-padded with PAD zeros (attention_mask 0 there, position
@@ -26,12 +27,14 @@ import sys
 import tempfile
 
 
-def session(path, accuracy_level=None, optimize=True):
+def session(path, accuracy_level=None, optimize=True, qdq_fusion=True):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     if not optimize:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if not qdq_fusion:
+        options.add_session_config_entry("session.disable_quant_qdq", "1")
     if accuracy_level is not None:
         options.add_session_config_entry("session.qdq_matmulnbits_accuracy_level", str(accuracy_level))
     optimized = tempfile.NamedTemporaryFile(suffix=".onnx", delete=False).name
@@ -60,12 +63,12 @@ def empty_past(sess, batch):
     return feeds
 
 
-def run(path, ids, decode=None, accuracy_level=None, optimize=True, raw=None):
+def run(path, ids, decode=None, accuracy_level=None, optimize=True, raw=None, qdq_fusion=True):
     import numpy as np
     import onnx
 
     onnx.checker.check_model(path, full_check=True)
-    sess, ops = session(path, accuracy_level, optimize)
+    sess, ops = session(path, accuracy_level, optimize, qdq_fusion)
     names = [o.name for o in sess.get_outputs()]
     n = len(ids)
     feeds = {
@@ -131,7 +134,7 @@ def main(argv):
     if len(argv) >= 3 and argv[0] == "run":
         options = argv[3:]
         decode = accuracy = raw = None
-        optimize = True
+        optimize = qdq_fusion = True
         i = 0
         while i < len(options):
             if options[i] == "--decode":
@@ -142,10 +145,12 @@ def main(argv):
                 raw, i = options[i + 1], i + 2
             elif options[i] == "--no-optimization":
                 optimize, i = False, i + 1
+            elif options[i] == "--disable-qdq-fusion":
+                qdq_fusion, i = False, i + 1
             else:
                 sys.exit(f"unknown option {options[i]}")
         ids = [int(t) for t in argv[2].split(",")]
-        print(json.dumps(run(argv[1], ids, decode, accuracy, optimize, raw)))
+        print(json.dumps(run(argv[1], ids, decode, accuracy, optimize, raw, qdq_fusion)))
     elif len(argv) == 4 and argv[0] == "padded":
         print(json.dumps(padded(argv[1], [int(t) for t in argv[2].split(",")], int(argv[3]))))
     elif len(argv) == 6 and argv[0] == "apply":
