@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that every target in Package.swift declares exactly the project modules (and Yams, ArgumentParser) that its
+"""Checks that every target in Package.swift declares exactly the project modules (and Yams, ArgumentParser, SwiftProtobuf) that its
 sources import. Exits non-zero naming each mismatch."""
 import glob
 import os
@@ -9,7 +9,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 package = open(os.path.join(ROOT, "Package.swift")).read()
 targets = re.findall(r'\.(?:target|testTarget|executableTarget)\(name: "(\w+)",\s*dependencies: \[(.*?)\]', package, re.S)
-own = set(re.findall(r'\.(?:target|systemLibrary)\(name: "(\w+)"', package)) | {"Yams", "ArgumentParser"}
+own = set(re.findall(r'\.(?:target|systemLibrary)\(name: "(\w+)"', package)) | {"Yams", "ArgumentParser", "SwiftProtobuf"}
 problems = []
 for name, dependencies in targets:
     declared = {d for d in re.findall(r'"(\w+)"', dependencies) if d in own}

@@ -16,6 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Light Python consumers for the interop tests (real readers of what Quanta writes).
 python3 -c "import tokenizers, safetensors, numpy" 2>/dev/null || python3 -m pip install --quiet tokenizers safetensors numpy
+# The ONNX export's consumers: onnx (its checker) and onnxruntime (CPU provider) run what Quanta writes.
+python3 -c "import onnx, onnxruntime" 2>/dev/null || python3 -m pip install --quiet onnx==1.19.1 onnxruntime==1.23.2
 # The GGUF export's consumers: llama.cpp's gguf-py reads the file, llama-cpp-python runs it. llama-cpp-python builds
 # llama.cpp from source (cmake and ninja come from PyPI as build requirements): a CPU-only build tuned to this machine,
 # about 10 minutes on 2 cores, once.

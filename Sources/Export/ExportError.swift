@@ -20,6 +20,10 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
     /// Something compressed-tensors cannot express exactly: a weight scheme, an activation or KV-cache quantizer, an
     /// online rotation. `place` is the layer (or quantization point).
     case notCompressedTensors(place: String, morePlaces: Int, reason: String)
+    /// A weight scheme or activation quantizer with no exact ONNX form (`what` says which kind, `reason` why).
+    case onnxInexpressible(point: String, morePoints: Int, what: String, reason: String)
+    /// An ONNX file that cannot be read back: not ONNX protobuf, truncated, or not a graph this exporter writes.
+    case unreadableONNX(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,6 +46,10 @@ public enum ExportError: Error, Equatable, CustomStringConvertible {
             "cannot export this model to GGUF: \(reason)"
         case let .notCompressedTensors(place, more, reason):
             "\(place)\(Self.others(more, "place")): compressed-tensors cannot hold this exactly: \(reason)"
+        case let .onnxInexpressible(point, more, what, reason):
+            "\(point)\(Self.others(more, "point")): the \(what) has no exact ONNX form: \(reason)"
+        case let .unreadableONNX(file, reason):
+            "\(file): not an ONNX model Quanta can read: \(reason)"
         case let .unsupportedType(type):
             "the GGUF exporter does not write \(type.name); it writes \(GGUFExport.writableTypes.map(\.name).joined(separator: ", "))"
         }

@@ -14,6 +14,7 @@ extension ExportCommand {
         if requantize != nil {
             throw ValidationError("--requantize applies to --format gguf only; the hf export keeps the saved codes")
         }
+        if externalData { throw ValidationError("--external-data applies to --format onnx") }
     }
 
     func runHF() throws {

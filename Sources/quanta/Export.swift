@@ -3,17 +3,19 @@ import Export
 import Foundation
 import ModelFormats
 import Pipeline
+import Quantization
 
 /// `quanta export`: write a quantized folder (or a float model) in another runtime's format.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a quantized folder (or a float model) as a GGUF file llama.cpp runs, keeping the saved codes."
+        abstract:
+            "Export a quantized folder (or a float model) as a GGUF file llama.cpp runs, a Hugging Face compressed-tensors folder vLLM loads, or an ONNX model onnxruntime runs, keeping the saved codes."
     )
 
     @Argument(help: "A folder written by `quanta quantize`, or a float model (GGUF file or Hugging Face folder).")
     var source: String
-    @Option(help: "Output format: gguf, or hf (a Hugging Face compressed-tensors folder for vLLM/transformers).")
+    @Option(help: "Output format: gguf (llama.cpp), hf (a Hugging Face compressed-tensors folder for vLLM/transformers) or onnx (onnxruntime).")
     var format: String
     @Option(help: "Output file (a folder for hf).") var out: String
     @Option(
@@ -28,6 +30,8 @@ struct ExportCommand: ParsableCommand {
     var requantize: String?
     @Flag(help: "Replace the output file if it exists.") var overwrite = false
     @Flag(help: "Print the report as JSON.") var json = false
+    @Flag(help: "ONNX: keep the tensors in OUT.data beside the model even below the 1.5 GiB threshold.")
+    var externalData = false
 
     static func ggmlType(_ name: String, flag: String) throws -> GGMLType {
         guard let type = GGUFExport.writableTypes.first(where: { $0.name.lowercased() == name.lowercased() }) else {
@@ -40,9 +44,17 @@ struct ExportCommand: ParsableCommand {
 
     func validate() throws {
         if format.lowercased() == "hf" { return try validateHF() }
-        guard format.lowercased() == "gguf" else {
-            throw ValidationError("--format '\(format)' is not supported; this build exports: gguf, hf")
+        if format.lowercased() == "onnx" {
+            guard requantize == nil, type == "f16" else {
+                throw ValidationError(
+                    "--type and --requantize apply to --format gguf; ONNX keeps every weight as it is")
+            }
+            return
         }
+        guard format.lowercased() == "gguf" else {
+            throw ValidationError("--format '\(format)' is not supported; this build exports: gguf, hf, onnx")
+        }
+        if externalData { throw ValidationError("--external-data applies to --format onnx") }
         _ = try Self.ggmlType(type, flag: "--type")
         if let requantize { _ = try Self.ggmlType(requantize, flag: "--requantize") }
     }
@@ -54,6 +66,7 @@ struct ExportCommand: ParsableCommand {
                 throw PipelineError.invalidArgument("\(out) already exists; remove it or pass --overwrite")
             }
             let loaded = try ModelLoader.load(source)
+            if format.lowercased() == "onnx" { return try exportONNX(loaded) }
             let settings = GGUFExport.Configuration(
                 floatWeightType: try Self.ggmlType(type, flag: "--type"),
                 requantizeType: try requantize.map { try Self.ggmlType($0, flag: "--requantize") }, overwrite: overwrite
@@ -66,6 +79,17 @@ struct ExportCommand: ParsableCommand {
             }
             if json { try printJSON(report) } else { print(report.humanReadable) }
         }
+    }
+
+    func exportONNX(_ loaded: LoadedModel) throws {
+        let settings = ONNXExport.Configuration(overwrite: overwrite, externalData: externalData ? .always : .automatic)
+        let report: ONNXExport.Report
+        do {
+            report = try ONNXExport.export(loaded, to: out, configuration: settings)
+        } catch let error as ExportError {
+            throw PipelineError.invalidArgument(Self.hint(for: error))
+        }
+        if json { try printJSON(report) } else { print(report.humanReadable) }
     }
 
     /// The library's message plus the flag that gets past it.

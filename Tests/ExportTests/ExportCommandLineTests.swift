@@ -102,7 +102,7 @@ struct ExportCommandLineTests {
     @Test func badFlagsAndInputFail() throws {
         let directory = Fixtures.temporaryDirectory()
         try Self.expectValidationError(
-            ["export", directory, "--format", "onnx", "--out", directory + "/x"], mentioning: ["--format", "gguf"])
+            ["export", directory, "--format", "tflite", "--out", directory + "/x"], mentioning: ["--format", "gguf, hf, onnx"])
         try Self.expectValidationError(
             ["export", directory, "--format", "gguf", "--out", directory + "/x", "--type", "q4_k"],
             mentioning: ["--type", "q4_k", "q8_0"])
