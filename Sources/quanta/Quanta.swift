@@ -99,6 +99,8 @@ func warnIfRequantizing(_ loaded: LoadedModel) {
 func restartWithFastBLASKernels() {
     guard let core = BLASKernels.recommendedCoreType() else { return }
     setenv("OPENBLAS_CORETYPE", core, 1)
-    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    // The executable's own path (not /proc/self/exe, which would make `ps` show the process as "exe").
+    let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
+    execv(path, CommandLine.unsafeArgv)
     // execv returns only on failure: carry on with the kernels already loaded.
 }

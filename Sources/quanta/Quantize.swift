@@ -17,7 +17,9 @@ struct Quantize: ParsableCommand {
     var algorithms: [String] = []
     @OptionGroup(title: "Per-layer choices") var layerChoices: LayerChoiceOptions
     @OptionGroup(title: "Rollback by count") var rollbackOptions: RollbackOptions
-    @Option(help: "Output folder.") var out: String
+    @Option(help: "Output folder (with --format: the exported file, or folder for hf).") var out: String
+    @Option(help: "Export instead of saving Quanta's folder: gguf, hf or onnx, exactly as `quanta export` of the saved folder would (default export settings).")
+    var format: String?
     @Option(help: "Also write the quantization debugger's report to this folder (as `quanta analyze --out`; or set QUANTA_DEBUG=DIR).")
     var debug: String?
     @Option(name: .customLong("debug-input"), help: "With --debug: text whose first 512 tokens are analysed (default: the first calibration batch; or QUANTA_DEBUG_INPUT).")
@@ -32,6 +34,10 @@ struct Quantize: ParsableCommand {
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func validate() throws {
+        if let format, !["gguf", "hf", "onnx"].contains(format.lowercased()) {
+            throw ValidationError("--format '\(format)' is not supported; choose gguf, hf or onnx (or leave it out to save Quanta's folder)")
+        }
+        if format != nil, debug != nil { throw ValidationError("--debug cannot be combined with --format; run `quanta analyze` for the report") }
         if debug == nil, debugInput != nil || debugActivationHistograms || debugNoSensitivity,
            ProcessInfo.processInfo.environment["QUANTA_DEBUG"]?.isEmpty ?? true {
             throw ValidationError("--debug-input, --debug-activation-histograms and --debug-no-sensitivity need --debug DIR")
@@ -65,6 +71,18 @@ struct Quantize: ParsableCommand {
             recipe = try rollbackOptions.rollingBack(recipe, loaded: loaded, cache: cache)
             let quantized = try ModelQuantization.run(
                 loaded, recipe: recipe, keepsReference: debugOptions != nil, cache: cache, progress: quantizationProgress(recipe))
+            if let format {
+                // Quantize-then-export in one go: the folder `quanta quantize` would write, under a temporary name
+                // beside the output, exported by `quanta export` and removed.
+                let folder = out + ".quantize-\(getpid()).tmp"
+                defer { try? FileManager.default.removeItem(atPath: folder) }
+                try QuantizedModelFolder.save(quantized, to: folder, overwrite: true)
+                var export = try ExportCommand.parse(
+                    [folder, "--format", format, "--out", out] + (overwrite ? ["--overwrite"] : []) + (json ? ["--json"] : []))
+                try export.validate()
+                try export.run()
+                return
+            }
             try QuantizedModelFolder.save(quantized, to: out, overwrite: overwrite)
             if let debugOptions {
                 let report = try DebugCommand.run(reference: loaded, quantized: quantized, options: debugOptions, progress: debuggerProgress(quantized))

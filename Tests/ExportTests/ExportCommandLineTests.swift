@@ -77,6 +77,27 @@ struct ExportCommandLineTests {
         #expect(try Self.run(["export", folder, "--format", "gguf", "--out", out, "--overwrite"]).status == 0)
     }
 
+    @Test func quantizeWithFormatWritesWhatQuantizeThenExportWrites() throws {
+        let (folder, directory) = try Self.quantizedFolder(
+            recipe:
+                #"{"name": "g32", "weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 32, "symmetric": false}}"#
+        )
+        let twoSteps = directory + "/two-steps.gguf", oneGo = directory + "/one-go.gguf"
+        #expect(try Self.run(["export", folder, "--format", "gguf", "--out", twoSteps]).status == 0)
+        let outcome = try Self.run([
+            "quantize", directory + "/m.gguf", "--recipe", directory + "/r.json", "--calib", directory + "/t.txt",
+            "--samples", "2", "--seq-len", "16", "--out", oneGo, "--format", "gguf", "--allow-requantize",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: oneGo)) == (try Data(contentsOf: URL(fileURLWithPath: twoSteps))))
+        // Nothing but the output is left beside it.
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp") }
+        #expect(left.isEmpty, "\(left)")
+        try Self.expectValidationError(
+            ["quantize", directory + "/m.gguf", "--recipe", "w8a16", "--out", directory + "/x", "--format", "tflite"],
+            mentioning: ["--format", "gguf, hf or onnx"])
+    }
+
     @Test func aRefusedSchemeNamesTheNearestTypeAndTheFlag() throws {
         let (folder, directory) = try Self.quantizedFolder(
             recipe:
