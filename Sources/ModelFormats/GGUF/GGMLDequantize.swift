@@ -69,8 +69,9 @@ public enum GGMLDequantize {
                 let byte = input[at + 4 + j]
                 let low = Float(UInt32(byte & 0x0F) | ((high >> UInt32(j)) & 1) << 4)
                 let upper = Float(UInt32(byte >> 4) | ((high >> UInt32(j + 16)) & 1) << 4)
-                output[j] = d * (low - offset) + m
-                output[j + 16] = d * (upper - offset) + m
+                // Q5_0 adds no minimum: adding 0 would turn llama.cpp's −0 (for a zero level and d < 0) into +0.
+                output[j] = hasMinimum ? d * low + m : d * (low - offset)
+                output[j + 16] = hasMinimum ? d * upper + m : d * (upper - offset)
             }
         case .q4_K, .q5_K, .q6_K:
             decodeKQuantBlock(type, input, output)
