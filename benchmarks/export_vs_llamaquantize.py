@@ -16,6 +16,7 @@ Steps (each command is printed before it runs and recorded in the JSON):
                   (the same 40 windows of 512 tokens; llama-perplexity scores the second half of each window)
 
   python3 benchmarks/export_vs_llamaquantize.py [--llama-bin /work/llama.cpp-build/build/bin] [--work DIR] [--resume]
+      [--rotation] [--only ROW,ROW]
 
 llama.cpp's tools are built from the source llama-cpp-python 0.3.36 vendors (the version scripts/install-deps.sh
 installs), outside the repository:
@@ -42,6 +43,9 @@ RECIPES = os.path.join(ROOT, "benchmarks", "recipes")
 QUANTA_ROWS = [
     ("quanta-gptq-int4-g32-sym", "Q4_0", "int4-g32-sym-gptq"),
     ("quanta-gptq-uint4-g32-asym", "Q4_1", "w4a16-g32-gptq"),
+]
+# With --rotation: the residual-stream rotation folded into the weights first (no online down_proj Hadamard).
+ROTATION_ROWS = [
     ("quanta-rotation-gptq-int4-g32-sym", "Q4_0", "int4-g32-sym-rotation-gptq"),
     ("quanta-rotation-gptq-uint4-g32-asym", "Q4_1", "w4a16-g32-rotation-gptq"),
 ]
@@ -108,6 +112,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", default=None, help="comma-separated row ids")
     parser.add_argument("--resume", action="store_true", help="keep rows already in the JSON")
+    parser.add_argument("--rotation", action="store_true", help="also rotation → GPTQ rows")
     args = parser.parse_args()
 
     os.makedirs(args.work, exist_ok=True)
@@ -150,7 +155,8 @@ def main():
         for with_imatrix in (False, True):
             plan.append(("llama-quantize-" + ggml_type + ("-imatrix" if with_imatrix else ""), ggml_type,
                          None, with_imatrix))
-    plan += [(row, ggml_type, recipe, False) for row, ggml_type, recipe in QUANTA_ROWS]
+    quanta_rows = QUANTA_ROWS + (ROTATION_ROWS if args.rotation else [])
+    plan += [(row, ggml_type, recipe, False) for row, ggml_type, recipe in quanta_rows]
     embedding_types = {}
     for row_id, ggml_type, recipe, with_imatrix in plan:
         if wanted and row_id not in wanted:
