@@ -2,7 +2,8 @@ import ModelFormats
 import TensorCore
 
 /// Float weights to ggml types the way llama.cpp's reference quantizers do it (`ggml-quants.c`,
-/// `quantize_row_{q8_0,q4_0,q4_1,q5_0,q5_1}_ref`, no importance matrix), plus the float types F32, F16 and BF16.
+/// `quantize_row_{q8_0,q4_0,q4_1,q5_0,q5_1}_ref`, no importance matrix), plus the float types F32, F16 and BF16, and
+/// the K-quants Q4_K, Q5_K and Q6_K through `GGMLKQuantReferenceQuantizer`.
 /// This is the `--requantize` / float-source path; a quantized layer's own codes go through `GGMLCodeConversion`.
 ///
 /// Per block of 32, as llama.cpp computes it (d is chosen in float32 and only stored in float16, so codes are picked
@@ -68,6 +69,8 @@ public enum GGMLReferenceQuantizer {
             for start in stride(from: 0, to: block.count, by: GGMLBlockEncoder.blockElementCount) {
                 appendBlock(type, block[start..<(start + GGMLBlockEncoder.blockElementCount)], to: &out)
             }
+        case .q4_K, .q5_K, .q6_K:
+            GGMLKQuantReferenceQuantizer.appendRow(type, Array(values), to: &out)
         default:
             preconditionFailure("GGMLReferenceQuantizer: \(type.name) is not a type it writes")
         }

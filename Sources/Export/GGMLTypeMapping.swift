@@ -14,6 +14,8 @@ import QuantCore
 /// | Q4_1      | int2/3/4 and uint2/3/4 asymmetric                    | q − qmin         | scale | (qmin − zp)·scale    |
 /// | Q5_0      | none (Quanta has no 5-bit format): float sources and re-quantization only                       |
 /// | Q5_1      | none, as Q5_0                                                                                   |
+/// | Q4_K/Q5_K | none exactly; ≤4-bit groups a multiple of 32 carried with 6-bit scales (`GGMLTypeMapping+KQuants`) |
+/// | Q6_K      | none exactly; ≤6-bit symmetric groups a multiple of 16 carried with 8-bit scales                |
 /// | F16       | float16 casts; float layers (default)                | the float16 bits | —     | —                    |
 /// | BF16      | bfloat16 casts                                       | the bfloat16 bits| —     | —                    |
 /// | F32       | norms and biases (always)                            | the float bits   | —     | —                    |
@@ -29,6 +31,9 @@ public enum GGMLTypeMapping {
         (.q4_1, "int2/3/4 and uint2/3/4 asymmetric"),
         (.q5_0, "none (float sources and re-quantization only)"),
         (.q5_1, "none (float sources and re-quantization only)"),
+        (.q4_K, "none exactly; ≤4-bit int/uint, groups a multiple of 32: codes carried, scales and minimums to 6 bits"),
+        (.q5_K, "none exactly; as Q4_K (Quanta has no 5-bit integer type)"),
+        (.q6_K, "none exactly; ≤6-bit symmetric int/uint, groups a multiple of 16: codes carried, scales to 8 bits"),
         (.f16, "float16 casts; float layers by default"),
         (.bf16, "bfloat16 casts"),
         (.f32, "norms and biases"),

@@ -14,6 +14,9 @@ extension GGUFExport {
         case .q8_0: 7
         case .q5_0: 8
         case .q5_1: 9
+        case .q4_K: 15  // LLAMA_FTYPE_MOSTLY_Q4_K_M: llama.cpp has no "all Q4_K" file type
+        case .q5_K: 17  // LLAMA_FTYPE_MOSTLY_Q5_K_M
+        case .q6_K: 18
         case .bf16: 32
         default: 1
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 extension GGUFExport {
     /// What an export wrote and what it cost, for the terminal and as JSON.
@@ -19,6 +20,12 @@ extension GGUFExport {
         public var scaleRounding = WeightChange()
         /// What re-quantization changed, against the weights Quanta computes with.
         public var requantization = WeightChange()
+        /// Layers whose saved codes were carried into a K-quant, in model order.
+        public var codesCarriedLayers: [String] = []
+        /// What re-quantizing their group scales to the K-quant's 6- or 8-bit sub-block scales changed.
+        public var kQuantScaleRounding = WeightChange()
+        /// Tensors whose rows are not whole K-quant super-blocks: name → "REQUESTED→WRITTEN", as `llama-quantize`.
+        public var typeFallbacks: [String: String] = [:]
         /// What the type of float weights changed (embedding, float linears): float16 rounding or a quantizer.
         public var floatConversion = WeightChange()
         /// Stored bits per linear weight element, block scales included.
@@ -40,8 +47,16 @@ extension GGUFExport {
             case droppedQuantizers = "dropped_quantizers"
             case scaleRounding = "scale_rounding"
             case requantization
+            case codesCarriedLayers = "codes_carried_layers"
+            case kQuantScaleRounding = "k_quant_scale_rounding"
+            case typeFallbacks = "type_fallbacks"
             case floatConversion = "float_conversion"
             case linearBitsPerWeight = "linear_bits_per_weight"
+        }
+
+        /// Records a K-quant's fallback for `name` (nothing when `written` is what was requested).
+        mutating func noteFallback(_ name: String, requested: GGMLType, written: GGMLType) {
+            if written != requested { typeFallbacks[name] = "\(requested.name)→\(written.name)" }
         }
 
         /// Several lines for a terminal.
@@ -76,6 +91,21 @@ extension GGUFExport {
                             "requantized:  %d layers to %@ from their dequantized weights: rms error %.2e of the weights, max %.3g",
                         requantizedLayers.count, requantizeType ?? "?", requantization.relativeRMSChange,
                         requantization.maxAbsoluteChange))
+            }
+            if !codesCarriedLayers.isEmpty {
+                lines.append(
+                    String(
+                        format:
+                            "codes carried: %d layers to %@ with their scales re-quantized: max change %.3f of a step, rms change %.2e of the weights",
+                        codesCarriedLayers.count, requantizeType ?? "?", kQuantScaleRounding.maxChangeInSteps,
+                        kQuantScaleRounding.relativeRMSChange))
+            }
+            if !typeFallbacks.isEmpty {
+                let kinds = Dictionary(grouping: typeFallbacks.values, by: { $0 }).mapValues(\.count)
+                lines.append(
+                    "fallbacks:    "
+                        + kinds.keys.sorted().map { "\(kinds[$0]!)×\($0)" }.joined(separator: ", ")
+                        + " (rows not whole super-blocks of 256, as llama-quantize)")
             }
             if !droppedQuantizers.isEmpty {
                 lines.append(

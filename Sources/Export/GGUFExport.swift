@@ -15,13 +15,19 @@ import TensorCore
 /// the report says what that cost.
 public enum GGUFExport {
     /// The types this exporter writes.
-    public static let writableTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1]
+    public static let writableTypes: [GGMLType] = [
+        .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K,
+    ]
 
     public struct Configuration: Sendable, Equatable {
         /// Type of 2-D weights that are float in the source (embedding, float linears, an untied head); norms and
-        /// biases are always F32. A block type quantizes them with llama.cpp's reference quantizer.
+        /// biases are always F32. A block type quantizes them with llama.cpp's reference quantizer; a K-quant falls
+        /// back as `llama-quantize` does (`GGMLTypeMapping.fallbackType`) for rows that are not whole super-blocks.
         public var floatWeightType: GGMLType
-        /// Type for weights no GGML type holds exactly; nil refuses them.
+        /// Type for weights no GGML type holds exactly; nil refuses them. A K-quant (Q4_K, Q5_K, Q6_K) asks for a
+        /// K-quant file: every quantized weight whose codes it can carry (`GGMLTypeMapping.carriesCodes`) is written
+        /// in it with its scales re-quantized, even one an exact type holds; the others follow the table (exact types
+        /// stay, refused ones are re-quantized to the K-quant or its fallback).
         public var requantizeType: GGMLType?
         /// Replace an existing output file.
         public var overwrite: Bool
@@ -42,6 +48,8 @@ public enum GGUFExport {
     /// How one linear weight is written.
     enum Plan {
         case codes(QuantizedTensor, GGMLType)
+        /// The saved codes in a K-quant, scales re-quantized.
+        case carry(QuantizedTensor, GGMLType)
         case requantize(GGMLType, foldsTransform: Bool)
         case float(GGMLType)
     }
@@ -77,8 +85,9 @@ public enum GGUFExport {
             report.tensorTypes[type.name, default: 0] += 1
         }
         func addFloat(_ name: String, _ tensor: Tensor, _ type: GGMLType) throws {
-            let bytes = try encodeFloat(tensor, as: type, name: name, change: &report.floatConversion)
-            try add(name, tensor.shape, type, bytes)
+            let (written, bytes) = try encodeFloat(tensor, as: type, name: name, change: &report.floatConversion)
+            report.noteFallback(name, requested: type, written: written)
+            try add(name, tensor.shape, written, bytes)
         }
 
         let c = model.configuration
@@ -155,6 +164,13 @@ public enum GGUFExport {
                 transforms.append((linear.name, transform.dimension, nearest))
                 plans[linear.name] = .requantize(requantize ?? nearest, foldsTransform: true)
             } else if let stored = linear.quantizedWeight {
+                if let requantize, GGMLKQuantEncoder.blockTypes.contains(requantize),
+                    GGMLTypeMapping.carriesCodes(stored.scheme, shape: stored.shape, into: requantize)
+                {
+                    // A K-quant asked for is a K-quant file: its layout carries these codes (scales re-quantized).
+                    plans[linear.name] = .carry(stored, requantize)
+                    continue
+                }
                 switch GGMLTypeMapping.decide(stored.scheme, shape: stored.shape) {
                 case let .exact(type): plans[linear.name] = .codes(stored, type)
                 case let .refused(reason, nearest):
@@ -204,6 +220,11 @@ public enum GGUFExport {
             report.scaleRounding.merge(change)
             report.layersFromCodes += 1
             return (type, bytes)
+        case let .carry(stored, type):
+            let (bytes, change) = try GGMLKQuantCodeConversion.encode(stored, as: type, name: linear.name)
+            report.kQuantScaleRounding.merge(change)
+            report.codesCarriedLayers.append(linear.name)
+            return (type, bytes)
         case let .requantize(type, foldsTransform):
             var weight = linear.weight
             if foldsTransform, let transform = linear.inputTransform {
@@ -211,21 +232,26 @@ public enum GGUFExport {
                 weight = weight.matmulTransposed(transform.matrix())
             }
             var change = WeightChange()
-            let bytes = try encodeFloat(weight, as: type, name: linear.name, change: &change)
+            let (written, bytes) = try encodeFloat(weight, as: type, name: linear.name, change: &change)
+            report.noteFallback(linear.name, requested: type, written: written)
             report.requantization.merge(change)
             report.requantizedLayers.append(linear.name)
-            return (type, bytes)
+            return (written, bytes)
         case let .float(type):
-            return (type, try encodeFloat(linear.weight, as: type, name: linear.name, change: &report.floatConversion))
+            let (written, bytes) = try encodeFloat(
+                linear.weight, as: type, name: linear.name, change: &report.floatConversion)
+            report.noteFallback(linear.name, requested: type, written: written)
+            return (written, bytes)
         }
     }
 
-    /// `tensor` as `type` through llama.cpp's reference quantizer (or a float cast), with what that changed.
-    static func encodeFloat(_ tensor: Tensor, as type: GGMLType, name: String, change: inout WeightChange)
-        throws(ExportError)
-        -> [UInt8]
+    /// `tensor` as `requested` through llama.cpp's reference quantizer (or a float cast), with what that changed, and
+    /// the type written: a K-quant whose super-blocks do not tile the rows falls back as in `llama-quantize`.
+    static func encodeFloat(_ tensor: Tensor, as requested: GGMLType, name: String, change: inout WeightChange)
+        throws(ExportError) -> (GGMLType, [UInt8])
     {
         let rowLength = tensor.shape.last ?? 1
+        let type = GGMLTypeMapping.fallbackType(requested, rowLength: rowLength)
         guard rowLength % type.blockLayout.elementCount == 0 else {
             throw .unsupportedModel(
                 "\(name): rows of \(rowLength) elements are not whole \(type.name) blocks of \(type.blockLayout.elementCount); use a float type"
@@ -239,6 +265,6 @@ public enum GGUFExport {
             }
             change.add(original: tensor.scalars, exported: decoded)
         }
-        return bytes
+        return (type, bytes)
     }
 }

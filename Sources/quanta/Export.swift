@@ -20,7 +20,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Output file (a folder for hf).") var out: String
     @Option(
         help:
-            "GGML type of weights that are float in the source: f16 (default), bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1 (hf: f16, bf16, f32)."
+            "GGML type of weights that are float in the source: f16 (default), bf16, f32, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k, q6_k (a K-quant falls back as llama-quantize does for rows not a multiple of 256; hf: f16, bf16, f32)."
     )
     var type: String = "f16"
     @Option(

@@ -125,8 +125,8 @@ struct ExportCommandLineTests {
         try Self.expectValidationError(
             ["export", directory, "--format", "tflite", "--out", directory + "/x"], mentioning: ["--format", "gguf, hf, onnx"])
         try Self.expectValidationError(
-            ["export", directory, "--format", "gguf", "--out", directory + "/x", "--type", "q4_k"],
-            mentioning: ["--type", "q4_k", "q8_0"])
+            ["export", directory, "--format", "gguf", "--out", directory + "/x", "--type", "q2_k"],
+            mentioning: ["--type", "q2_k", "q8_0"])
         try Self.expectOneErrorLine(
             ["export", directory + "/absent", "--format", "gguf", "--out", directory + "/x"],
             mentioning: ["no such file"])

@@ -9,9 +9,12 @@ import Tokenization
 /// Tiny models for the export tests: TinyLlama's weights with every row a whole number of 32-element GGML blocks
 /// (hidden 64, FFN 128; TinyLlama's FFN of 48 is not), and TinyModelFiles' byte-level vocabulary.
 enum ExportFixtures {
-    static func configuration(tied: Bool = false) -> LlamaConfiguration {
+    /// `hiddenSize: 256, intermediateSize: 512` makes every row a whole K-quant super-block.
+    static func configuration(tied: Bool = false, hiddenSize: Int = 64, intermediateSize: Int = 128)
+        -> LlamaConfiguration
+    {
         try! LlamaConfiguration(
-            hiddenSize: 64, intermediateSize: 128, layerCount: 2, attentionHeadCount: 4, keyValueHeadCount: 2,
+            hiddenSize: hiddenSize, intermediateSize: intermediateSize, layerCount: 2, attentionHeadCount: 4, keyValueHeadCount: 2,
             vocabularySize: TinyModelFiles.vocabulary().tokens.count, rmsNormEpsilon: 1e-5, ropeTheta: 10_000,
             maxPositionEmbeddings: 256, tieWordEmbeddings: tied)
     }
@@ -24,14 +27,18 @@ enum ExportFixtures {
     }
 
     /// A float model.
-    static func floatModel(tied: Bool = false, seed: UInt64 = 1) throws -> LlamaModel {
-        let c = configuration(tied: tied)
+    static func floatModel(tied: Bool = false, seed: UInt64 = 1, superBlockRows: Bool = false) throws -> LlamaModel {
+        let c =
+            superBlockRows
+            ? configuration(tied: tied, hiddenSize: 256, intermediateSize: 512) : configuration(tied: tied)
         return try LlamaModel(configuration: c, tensors: TinyLlama.tensors(c, seed: seed))
     }
 
     /// The model with every block linear (and an untied head) quantized to `scheme` by round to nearest.
-    static func quantizedModel(_ scheme: QuantScheme, tied: Bool = false, seed: UInt64 = 1) throws -> LlamaModel {
-        var model = try floatModel(tied: tied, seed: seed)
+    static func quantizedModel(
+        _ scheme: QuantScheme, tied: Bool = false, seed: UInt64 = 1, superBlockRows: Bool = false
+    ) throws -> LlamaModel {
+        var model = try floatModel(tied: tied, seed: seed, superBlockRows: superBlockRows)
         for linear in model.linearLayers where !(tied && linear.name == "lm_head") {
             let stored = try TensorQuantizer.quantize(linear.weight, scheme: scheme)
             try model.updateLinear(linear.name) { try $0.setQuantizedWeight(stored) }

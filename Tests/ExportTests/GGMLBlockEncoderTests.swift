@@ -40,7 +40,8 @@ import Testing
         #expect(decoded == expected, "largest difference \(Tolerance.maxAbsDifference(decoded, expected))")
     }
 
-    @Test(arguments: GGUFExport.writableTypes)
+    /// The K-quants (super-blocks of 256) are GGMLKQuantTests'.
+    @Test(arguments: GGUFExport.writableTypes.filter { $0.blockLayout.elementCount <= 32 })
     func floatsRoundTripWithinHalfAStep(type: GGMLType) throws {
         let rows = 3, rowLength = 96
         var values = ExportFixtures.values(rows * rowLength, seed: 7, scale: 0.2)

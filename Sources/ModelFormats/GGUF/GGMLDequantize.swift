@@ -4,6 +4,7 @@ import TensorCore
 /// Q8_0: x = d·q; Q4_0: x = d·(q − 8); Q4_1: x = d·q + m; Q5_0: x = d·(q − 16); Q5_1: x = d·q + m; one 32-element
 /// block each, d and m in float16, byte j holding element j in its low nibble and element j + 16 in its high nibble;
 /// Q5's fifth bits in a little-endian u32 `qh` after d (and m), bit j for element j (`ggml-common.h` block_q5_0/1).
+/// The K-quants (Q4_K, Q5_K, Q6_K: super-blocks of 256) are in `GGMLDequantize+KQuants.swift`.
 public enum GGMLDequantize {
     /// Decodes `elementCount` elements of `type` from `source` into `destination`.
     /// - Precondition: `source` holds exactly `type.byteCount(elementCount:)` bytes; `type.isDequantizable`.
@@ -68,9 +69,12 @@ public enum GGMLDequantize {
                 let byte = input[at + 4 + j]
                 let low = Float(UInt32(byte & 0x0F) | ((high >> UInt32(j)) & 1) << 4)
                 let upper = Float(UInt32(byte >> 4) | ((high >> UInt32(j + 16)) & 1) << 4)
-                output[j] = d * (low - offset) + m
-                output[j + 16] = d * (upper - offset) + m
+                // Q5_0 adds no minimum: adding 0 would turn llama.cpp's −0 (for a zero level and d < 0) into +0.
+                output[j] = hasMinimum ? d * low + m : d * (low - offset)
+                output[j + 16] = hasMinimum ? d * upper + m : d * (upper - offset)
             }
+        case .q4_K, .q5_K, .q6_K:
+            decodeKQuantBlock(type, input, output)
         default:
             preconditionFailure("GGMLDequantize: \(type.name) is not dequantizable; check isDequantizable first")
         }

@@ -45,7 +45,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     /// Whether Quanta can turn this type into float32.
     public var isDequantizable: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1: true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K: true
         default: false
         }
     }
