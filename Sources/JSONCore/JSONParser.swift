@@ -3,7 +3,7 @@
 /// Accepts exactly the grammar of RFC 8259 §2-§8: no comments, trailing commas, leading zeros, `NaN`, single quotes
 /// or unescaped control characters; strings must be valid UTF-8 and `\u` escapes must pair their surrogates. A
 /// document is one value, with only whitespace around it. Strings without escapes are decoded straight from the
-/// buffer, so SmolLM2's 2.3 MB `tokenizer.json` parses in about 20 ms in a release build.
+/// buffer, the common case in a large `tokenizer.json`.
 public struct JSONParser {
     /// Why and where (byte offset into the parsed bytes) parsing stopped.
     public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
