@@ -32,7 +32,8 @@ public struct JSONParser {
     }
 
     /// Parses one JSON value that, apart from surrounding whitespace, fills all of `bytes`.
-    /// - Parameter maxDepth: containers may nest this many levels; the top-level value is level 0.
+    /// - Parameter maxDepth: every value, scalars included, must sit at a level below this; the top-level value is at
+    ///   level 0, the elements of a top-level array at level 1.
     /// - Throws: `Failure` at the first byte that breaks the grammar, or at the opening quote of a string that is not
     ///   valid UTF-8.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(Failure)

@@ -54,13 +54,13 @@ struct JSONParserTests {
     }
 
     @Test func nestingIsLimited() throws {
-        // The top-level value is level 0, so maxDepth levels of arrays fit and one more does not.
+        // The top-level value is at level 0, so 64 nested arrays (the innermost, empty, at level 63) fit and 65 do not.
         let fits = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
         #expect(try Self.parse(fits) != .null)
         let deeper = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
         #expect(throws: JSONParser.Failure(offset: 64, reason: "nesting deeper than 64 levels")) { try Self.parse(deeper) }
         #expect(try Self.parse(deeper, maxDepth: 65) != .null)
-        #expect(throws: JSONParser.Failure(offset: 2, reason: "nesting deeper than 2 levels")) {
+        #expect(throws: JSONParser.Failure(offset: 6, reason: "nesting deeper than 2 levels")) {
             try Self.parse(#"{"a":[1]}"#, maxDepth: 2)
         }
     }
