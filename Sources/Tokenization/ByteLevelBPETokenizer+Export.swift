@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 extension ByteLevelBPETokenizer {
     /// The tokenizer as a Hugging Face `tokenizer.json` (tokenizers 0.20+ layout: BPE merges as `["a", "b"]` pairs),
@@ -26,7 +27,7 @@ extension ByteLevelBPETokenizer {
     ///   at two ids (a `vocab` maps each string to one id), an added token whose text is not its vocabulary
     ///   spelling, or a prefix-space step that is not part of the final `ByteLevel`.
     public func tokenizerJSON() throws(TokenizerError) -> Data {
-        var vocabulary: [OrderedJSON.Field] = []
+        var vocabulary: [JSONValue.Member] = []
         vocabulary.reserveCapacity(tokens.count)
         for (id, token) in tokens.enumerated() {
             // `model.vocabulary` keeps a repeated string's last id, so any other id of it is unreachable by name.
@@ -35,28 +36,28 @@ extension ByteLevelBPETokenizer {
                     component: "model.vocab",
                     reason: "token '\(token)' has ids \(id) and \(other); a vocab maps each string to one id")
             }
-            vocabulary.append(OrderedJSON.Field(key: token, value: .int(id)))
+            vocabulary.append(JSONValue.Member(key: token, value: .integer(id)))
         }
         let merges = model.merges.rulesByRank().map { rule in
-            OrderedJSON.array([.string(tokens[Int(rule.left)]), .string(tokens[Int(rule.right)])])
+            JSONValue.array([.string(tokens[Int(rule.left)]), .string(tokens[Int(rule.right)])])
         }
-        let unknownToken: OrderedJSON = unknownTokenID.map { .string(tokens[$0]) } ?? .null
-        let bpe = OrderedJSON.sortedObject([
+        let unknownToken: JSONValue = unknownTokenID.map { .string(tokens[$0]) } ?? .null
+        let bpe = JSONValue.sortedObject([
             "type": .string("BPE"), "dropout": .null, "unk_token": unknownToken, "continuing_subword_prefix": .null,
             "end_of_word_suffix": .null, "fuse_unk": .bool(fusesUnknownTokens), "byte_fallback": .bool(false),
             "ignore_merges": .bool(ignoresMerges), "vocab": .object(vocabulary), "merges": .array(merges),
         ])
-        let document = OrderedJSON.sortedObject([
+        let document = JSONValue.sortedObject([
             "version": .string("1.0"), "truncation": .null, "padding": .null,
             "added_tokens": .array(try addedTokensJSON()), "normalizer": .null,
             "pre_tokenizer": try Self.preTokenizerJSON(preTokenizer), "post_processor": postProcessorJSON(),
             "decoder": Self.byteLevelJSON(addsPrefixSpace: true, usesRegex: true), "model": bpe,
         ])
-        return Data(document.serialized())
+        return Data(document.prettyPrinted())
     }
 
-    private func addedTokensJSON() throws(TokenizerError) -> [OrderedJSON] {
-        var entries: [OrderedJSON] = []
+    private func addedTokensJSON() throws(TokenizerError) -> [JSONValue] {
+        var entries: [JSONValue] = []
         for token in addedTokens {
             // Hugging Face looks an added token's id up by its content, so content and vocab spelling must agree.
             guard tokens[token.id] == token.content else {
@@ -67,7 +68,7 @@ extension ByteLevelBPETokenizer {
             }
             entries.append(
                 .sortedObject([
-                    "id": .int(token.id), "content": .string(token.content), "single_word": .bool(false),
+                    "id": .integer(token.id), "content": .string(token.content), "single_word": .bool(false),
                     "lstrip": .bool(token.stripsLeft), "rstrip": .bool(token.stripsRight),
                     "normalized": .bool(token.isNormalized), "special": .bool(token.isSpecial),
                 ]))
@@ -76,7 +77,7 @@ extension ByteLevelBPETokenizer {
     }
 
     /// `ByteLevel` as Hugging Face writes it; `trim_offsets` only changes offsets, never ids.
-    private static func byteLevelJSON(addsPrefixSpace: Bool, usesRegex: Bool) -> OrderedJSON {
+    private static func byteLevelJSON(addsPrefixSpace: Bool, usesRegex: Bool) -> JSONValue {
         .sortedObject([
             "type": .string("ByteLevel"), "add_prefix_space": .bool(addsPrefixSpace), "trim_offsets": .bool(true),
             "use_regex": .bool(usesRegex),
@@ -85,13 +86,13 @@ extension ByteLevelBPETokenizer {
 
     /// The inverse of `init(tokenizerJSON:)`'s reading: `ByteLevel(add_prefix_space, use_regex)` stands for the steps
     /// `[addPrefixSpace]? [split(.gpt2)]?` and must come last, once.
-    static func preTokenizerJSON(_ preTokenizer: PreTokenizer) throws(TokenizerError) -> OrderedJSON {
+    static func preTokenizerJSON(_ preTokenizer: PreTokenizer) throws(TokenizerError) -> JSONValue {
         var steps = preTokenizer.steps[...]
         let usesRegex = steps.last == .split(.gpt2)
         if usesRegex { steps.removeLast() }
         let addsPrefixSpace = steps.last == .addPrefixSpace
         if addsPrefixSpace { steps.removeLast() }
-        var items: [OrderedJSON] = []
+        var items: [JSONValue] = []
         for (index, step) in steps.enumerated() {
             switch step {
             case .digits(let individualDigits):
@@ -116,22 +117,22 @@ extension ByteLevelBPETokenizer {
 
     /// `TemplateProcessing` with `prefixTokenIDs` and `suffixTokenIDs` around `$A` (and, for pairs, around `$B:1`
     /// again, as transformers' Llama tokenizer builds it); null when there are none.
-    private func postProcessorJSON() -> OrderedJSON {
+    private func postProcessorJSON() -> JSONValue {
         guard !prefixTokenIDs.isEmpty || !suffixTokenIDs.isEmpty else { return .null }
-        func special(_ id: Int, typeID: Int) -> OrderedJSON {
-            .sortedObject(["SpecialToken": .sortedObject(["id": .string(tokens[id]), "type_id": .int(typeID)])])
+        func special(_ id: Int, typeID: Int) -> JSONValue {
+            .sortedObject(["SpecialToken": .sortedObject(["id": .string(tokens[id]), "type_id": .integer(typeID)])])
         }
-        func sequence(_ name: String, typeID: Int) -> OrderedJSON {
-            .sortedObject(["Sequence": .sortedObject(["id": .string(name), "type_id": .int(typeID)])])
+        func sequence(_ name: String, typeID: Int) -> JSONValue {
+            .sortedObject(["Sequence": .sortedObject(["id": .string(name), "type_id": .integer(typeID)])])
         }
-        func template(_ name: String, typeID: Int) -> [OrderedJSON] {
+        func template(_ name: String, typeID: Int) -> [JSONValue] {
             prefixTokenIDs.map { special($0, typeID: typeID) } + [sequence(name, typeID: typeID)]
                 + suffixTokenIDs.map { special($0, typeID: typeID) }
         }
-        var specialTokens: [String: OrderedJSON] = [:]
+        var specialTokens: [String: JSONValue] = [:]
         for id in prefixTokenIDs + suffixTokenIDs {
             specialTokens[tokens[id]] = .sortedObject([
-                "id": .string(tokens[id]), "ids": .array([.int(id)]), "tokens": .array([.string(tokens[id])]),
+                "id": .string(tokens[id]), "ids": .array([.integer(id)]), "tokens": .array([.string(tokens[id])]),
             ])
         }
         return .sortedObject([

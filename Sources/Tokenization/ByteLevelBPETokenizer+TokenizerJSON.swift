@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 
 extension ByteLevelBPETokenizer {
     /// A tokenizer from a Hugging Face `tokenizer.json` (tokenizers 0.13+ serialization) whose model is byte-level BPE.
@@ -16,7 +17,7 @@ extension ByteLevelBPETokenizer {
     ///   `.unsupportedModel`, `.unsupportedPreTokenizer` or `.unsupportedFeature` naming what is not implemented;
     ///   `.invalidMerge` or `.invalidVocabulary` for inconsistent contents.
     public init(tokenizerJSON data: Data, bosToken: String? = nil, eosToken: String? = nil) throws(TokenizerError) {
-        let root = try JSONObject(try JSONValue.parse(data), path: "")
+        let root = try JSONObject.parse(data)
         let model = try root.object("model")
         let modelType = try model.string("type")
         guard modelType == "BPE" else { throw .unsupportedModel(modelType) }
@@ -34,7 +35,7 @@ extension ByteLevelBPETokenizer {
         }
 
         // Vocabulary: ids must be dense once added tokens are included.
-        guard case .object(let vocabFields) = try model.required("vocab") else {
+        guard let vocabFields = try model.required("vocab").lastValueByKey else {
             throw .malformedJSON(path: "model.vocab", reason: "expected an object of token -> id")
         }
         var tokensByID: [Int: String] = [:]
@@ -157,7 +158,7 @@ extension ByteLevelBPETokenizer {
                 pairs.append((left, right))
             default:
                 throw .malformedJSON(
-                    path: "model.merges[\(index)]", reason: "expected a string or a pair, found \(item.kind)")
+                    path: "model.merges[\(index)]", reason: "expected a string or a pair, found \(item.kindName)")
             }
         }
         return pairs

@@ -139,6 +139,26 @@ struct TokenizerJSONTests {
         #expect(error { $0.root["decoder"] = nil } == .malformedJSON(path: "decoder", reason: "missing"))
     }
 
+    /// serde_json (and so tokenizers) keeps the last of a repeated key; ids are integers, never `1.0` or `1e0`.
+    @Test func repeatedKeysKeepTheLastValueAndIdsMustBeIntegers() throws {
+        let text = String(decoding: TokenizerJSONBuilder(merges: ["a b"]).data, as: UTF8.self)
+        #expect(text.hasPrefix("{") && text.hasSuffix("}"))
+        let body = text.dropFirst().dropLast()
+        let bogusFirst = Data(("{\"decoder\": 5, " + body + "}").utf8)
+        #expect(try ByteLevelBPETokenizer(tokenizerJSON: bogusFirst).encode("ab") == TokenizerJSONBuilder(merges: ["a b"]).build().encode("ab"))
+        let bogusLast = Data(("{" + body + ", \"decoder\": 5}").utf8)
+        #expect(throws: TokenizerError.malformedJSON(path: "decoder", reason: "expected an object, found a number")) {
+            try ByteLevelBPETokenizer(tokenizerJSON: bogusLast)
+        }
+        for (number, found) in [("1.0", "the number 1.0"), ("1e0", "the number 1e0"), ("9223372036854775808", "the number 9223372036854775808")] {
+            let edited = Data(text.replacing(/"a":\d+/, with: "\"a\":\(number)").utf8)
+            #expect(edited != TokenizerJSONBuilder(merges: ["a b"]).data)
+            #expect(throws: TokenizerError.malformedJSON(path: "model.vocab.a", reason: "expected an integer, found \(found)")) {
+                try ByteLevelBPETokenizer(tokenizerJSON: edited)
+            }
+        }
+    }
+
     @Test func invalidJSONIsAnError() {
         for text in ["", "{", "[1, 2]", "{\"model\": }"] {
             do {

@@ -1,3 +1,4 @@
+import JSONCore
 import TensorCore
 
 /// A safetensors file, memory-mapped and validated when opened; tensor bytes are viewed in place, never copied.

@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import TensorCore
 
 /// Collects named tensors and metadata and writes them as one safetensors file, atomically.

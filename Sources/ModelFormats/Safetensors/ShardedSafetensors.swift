@@ -1,4 +1,5 @@
 import Foundation
+import JSONCore
 import TensorCore
 
 /// A model folder in the Hugging Face layout: safetensors shards plus `model.safetensors.index.json`

@@ -1,95 +1,58 @@
-/// A parsed JSON value (RFC 8259) for the small JSON documents of safetensors headers and index files.
+/// A strict recursive-descent JSON parser (RFC 8259) over UTF-8 bytes.
 ///
-/// Foundation's `JSONSerialization` keeps only one of two equal keys and turns numbers into `NSNumber` (where
-/// `true` can read as `1`), so the headers are parsed here instead: objects keep every member in order, duplicates
-/// included, and numbers keep their literal text, so a caller can reject duplicates, non-integers and values that
-/// overflow `Int` by name.
-enum JSONValue: Equatable, Sendable {
-    /// One `"key": value` pair of an object.
-    struct Member: Equatable, Sendable {
-        var key: String
-        var value: JSONValue
-    }
-
-    case object([Member])
-    case array([JSONValue])
-    case string(String)
-    /// The number's literal text as it appears in the document (`"-1.5e3"`).
-    case number(String)
-    case bool(Bool)
-    case null
-
-    /// "an object", "a string", …: for messages of the form "expected X, found Y".
-    var kindDescription: String {
-        switch self {
-        case .object: "an object"
-        case .array: "an array"
-        case .string: "a string"
-        case let .number(text): "the number \(text)"
-        case let .bool(value): "\(value)"
-        case .null: "null"
-        }
-    }
-
-    /// The value as an `Int` when it is a number written without fraction or exponent that fits in `Int`.
-    var integerValue: Int? {
-        guard case let .number(text) = self, !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
-            return nil
-        }
-        return Int(text)
-    }
-
-    /// `string` as a JSON string literal, escaped as serde_json (the safetensors reference) escapes it:
-    /// `"` and `\`, the short escapes `\b \f \n \r \t`, other control characters as `\u00XX`, everything else
-    /// (`/` and non-ASCII included) as raw UTF-8.
-    static func quoted(_ string: String) -> String {
-        var result = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
-}
-
-/// A strict recursive-descent JSON parser over UTF-8 bytes.
-struct JSONParser {
+/// Accepts exactly the grammar of RFC 8259 §2-§8: no comments, trailing commas, leading zeros, `NaN`, single quotes
+/// or unescaped control characters; strings must be valid UTF-8 and `\u` escapes must pair their surrogates. A
+/// document is one value, with only whitespace around it. Strings without escapes are decoded straight from the
+/// buffer, the common case in a large `tokenizer.json`.
+public struct JSONParser {
     /// Why and where (byte offset into the parsed bytes) parsing stopped.
-    struct Failure: Error, Equatable {
-        var offset: Int
-        var reason: String
+    public struct Failure: Error, Equatable, Sendable, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+
+        public init(offset: Int, reason: String) {
+            self.offset = offset
+            self.reason = reason
+        }
+
+        public var description: String { "byte \(offset): \(reason)" }
     }
 
-    /// Nesting deeper than this is rejected rather than risking the stack on hostile input.
-    static let maxDepth = 64
+    /// The default nesting limit: deeper documents are rejected rather than risking the stack on hostile input.
+    /// Safetensors headers nest 3 levels, `tokenizer.json` fewer than 10.
+    public static let defaultMaxDepth = 64
 
     private let bytes: UnsafeRawBufferPointer
+    private let maxDepth: Int
     private var position = 0
 
-    private init(bytes: UnsafeRawBufferPointer) {
+    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
         self.bytes = bytes
+        self.maxDepth = maxDepth
     }
 
     /// Parses one JSON value that, apart from surrounding whitespace, fills all of `bytes`.
-    /// - Throws: `Failure` at the first byte that breaks the grammar or is not valid UTF-8 inside a string.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    /// - Parameter maxDepth: every value, scalars included, must sit at a level below this; the top-level value is at
+    ///   level 0, the elements of a top-level array at level 1.
+    /// - Throws: `Failure` at the first byte that breaks the grammar, or at the opening quote of a string that is not
+    ///   valid UTF-8.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(Failure)
+        -> JSONValue
+    {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
         guard parser.position == bytes.count else { throw parser.failure("unexpected data after the JSON value") }
         return value
+    }
+
+    /// Parses `bytes` as `parse(_:maxDepth:)` does for a buffer.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(Failure) -> JSONValue {
+        let result = bytes.withUnsafeBytes { buffer in
+            Result { () throws(Failure) in try parse(buffer, maxDepth: maxDepth) }
+        }
+        return try result.get()
     }
 
     private func failure(_ reason: String) -> Failure {
@@ -111,7 +74,7 @@ struct JSONParser {
     }
 
     private mutating func parseValue(depth: Int) throws(Failure) -> JSONValue {
-        guard depth < Self.maxDepth else { throw failure("nesting deeper than \(Self.maxDepth) levels") }
+        guard depth < maxDepth else { throw failure("nesting deeper than \(maxDepth) levels") }
         guard let byte = current else { throw failure("unexpected end of JSON") }
         switch byte {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
@@ -186,7 +149,7 @@ struct JSONParser {
         if current == UInt8(ascii: "-") { position += 1 }
         guard let first = current, isDigit(first) else { throw failure("expected a digit") }
         position += 1
-        // A leading zero stands alone: "01" is not JSON.
+        // A leading zero stands alone: "01" is not JSON (the caller then finds "1" where ',' was expected).
         if first != UInt8(ascii: "0") { skipDigits() }
         if current == UInt8(ascii: ".") {
             position += 1
@@ -211,7 +174,20 @@ struct JSONParser {
     private mutating func parseString() throws(Failure) -> String {
         let start = position
         position += 1  // opening quote
+        // Fast path: a string without escapes is decoded from the buffer in one step.
+        while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
+            position += 1
+        }
         var utf8: [UInt8] = []
+        if current == UInt8(ascii: "\"") {
+            position += 1
+            let text = UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<(position - 1)])
+            guard let string = String(validating: text, as: UTF8.self) else {
+                throw Failure(offset: start, reason: "string is not valid UTF-8")
+            }
+            return string
+        }
+        utf8.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(start + 1)..<position]))
         while true {
             guard let byte = current else { throw failure("unterminated string") }
             switch byte {
