@@ -32,6 +32,7 @@ struct Quanta: ParsableCommand {
             }
             exit(withError: error)
         }
+        Interruption.install()
         do {
             try command.run()
         } catch {
