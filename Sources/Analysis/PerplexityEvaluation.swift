@@ -81,8 +81,10 @@ public struct PerplexityEvaluation: Sendable {
         for (index, window) in windows.enumerated() {
             let ids = Array(window)
             let logits = try model.logits(for: ids)
+            try AnalysisError.requireFinite(logits, place: "window \(index)'s logits")
             if let reference {
                 let referenceLogits = try reference.logits(for: ids)
+                try AnalysisError.requireFinite(referenceLogits, place: "window \(index)'s reference logits")
                 total.add(LogitStatistics.score(logits: logits, targets: ids, reference: referenceLogits))
                 referenceTotal.add(LogitStatistics.score(logits: referenceLogits, targets: ids, reference: nil))
             } else {

@@ -67,7 +67,12 @@ public enum TaskEvaluation {
         for (index, item) in items.enumerated() {
             let perToken = try model.continuationLogProbabilities(
                 prefix: item.prefix, continuations: item.continuations)
-            logLikelihoods.append(zip(perToken, item.scoredCounts).map { $0.suffix($1).reduce(0, +) })
+            let sums = zip(perToken, item.scoredCounts).map { $0.suffix($1).reduce(0, +) }
+            // log p is finite or -inf for finite logits; NaN means the model's activations went non-finite.
+            if let choice = sums.firstIndex(where: { $0.isNaN }) {
+                throw AnalysisError.nonFiniteLogits(place: "task item \(index), choice \(choice): the logits")
+            }
+            logLikelihoods.append(sums)
             progress(index + 1, items.count)
         }
         return TaskAccuracy(

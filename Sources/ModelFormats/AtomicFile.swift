@@ -8,10 +8,12 @@ import Darwin
 
 /// Writes files so that a reader sees either the old contents or the complete new contents, never a partial file.
 ///
-/// The bytes go to `<path>.tmp-<random hex>` in the same directory (so the rename never crosses a file system),
-/// are flushed with `fsync(2)`, and the temporary file is then moved over `path` with `rename(2)`, which POSIX
-/// makes atomic. On any failure the temporary file is removed and `path` is left as it was. The directory itself
-/// is not fsynced: after a power loss the rename may be lost, but never half done.
+/// The bytes go to `.NAME.quanta-tmp-PID-RANDOM` in the same directory (`TemporaryOutput`; so the rename never
+/// crosses a file system), are flushed with `fsync(2)`, and the temporary file is then moved over `path` with
+/// `rename(2)`, which POSIX makes atomic. On any failure (a full disk, an unwritable folder) the temporary file is
+/// removed and `path` is left as it was; stale temporaries of killed processes beside `path` are removed first. The
+/// temporary is registered with `TemporaryOutput` while it exists, so a signal handler can remove it. The directory
+/// itself is not fsynced: after a power loss the rename may be lost, but never half done.
 public enum AtomicFile {
     /// Sequential output into the temporary file of `AtomicFile.write(to:_:)`.
     public struct Output {
@@ -68,16 +70,23 @@ public enum AtomicFile {
     /// - Throws: `FormatError.writeFailed` for a failing system call, or whatever `body` throws; in both cases the
     ///   temporary file is removed and `path` is unchanged.
     public static func write(to path: String, _ body: (inout Output) throws(FormatError) -> Void) throws(FormatError) {
-        let temporaryPath = "\(path).tmp-\(String(UInt64.random(in: .min ... .max), radix: 16))"
+        TemporaryOutput.removeStale(besides: path)
+        let temporaryPath = TemporaryOutput.path(for: path)
         // O_EXCL: never write through a file (or symlink) that someone else created under the temporary name.
-        let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var descriptor: Int32 = -1
+        var reason = ""
+        TemporaryOutput.register(temporaryPath) {
+            descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if descriptor < 0 { reason = errnoText() }
+        }
         guard descriptor >= 0 else {
-            throw .writeFailed(file: path, reason: "cannot create temporary file \(temporaryPath): \(errnoText())")
+            TemporaryOutput.unregister(temporaryPath)
+            throw .writeFailed(file: path, reason: "cannot create temporary file \(temporaryPath): \(reason)")
         }
         var isOpen = true
         func discard() {
             if isOpen { close(descriptor) }
-            unlink(temporaryPath)
+            TemporaryOutput.unregister(temporaryPath) { _ = unlink(temporaryPath) }
         }
         do throws(FormatError) {
             var output = Output(path: path, descriptor: descriptor)
@@ -90,10 +99,13 @@ public enum AtomicFile {
             guard close(descriptor) == 0 else {
                 throw .writeFailed(file: path, reason: "close of \(temporaryPath): \(errnoText())")
             }
-            guard rename(temporaryPath, path) == 0 else {
-                throw .writeFailed(file: path, reason: "rename from \(temporaryPath): \(errnoText())")
+            try TemporaryOutput.unregister(temporaryPath) { () throws(FormatError) in
+                guard rename(temporaryPath, path) == 0 else {
+                    throw .writeFailed(file: path, reason: "rename from \(temporaryPath): \(errnoText())")
+                }
             }
         } catch {
+            TemporaryOutput.parkIfTerminating()
             discard()
             throw error
         }
@@ -104,6 +116,6 @@ private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ byte
     write(descriptor, buffer, byteCount)
 }
 
-private func errnoText() -> String {
+func errnoText() -> String {
     String(cString: strerror(errno))
 }

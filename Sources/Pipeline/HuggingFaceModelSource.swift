@@ -38,7 +38,14 @@ enum HuggingFaceModelSource {
             tensors = try weights.tensors()
             summary = "Hugging Face folder, \(weights.shardFileNames.count) safetensors file(s)"
         }
-        var model = try LlamaModel(configuration: configuration, tensors: tensors)
+        var model: LlamaModel
+        do {
+            model = try LlamaModel(configuration: configuration, tensors: tensors)
+        } catch {
+            // A saved folder's layer that config.json's model lacks, or has in another shape: name the layer and field.
+            if let described = saved?.describedLayerError(for: error) { throw described }
+            throw error
+        }
         try saved?.install(into: &model)
         try compressed?.install(into: &model)
         var tokenizer: ByteLevelBPETokenizer? = nil

@@ -1,5 +1,6 @@
 import Inference
 import QuantCore
+import TensorCore
 
 /// Feeds the activations at every statically quantized point to that point's observer during calibration passes.
 /// Errors (NaN activations) are kept and rethrown after the pass, since hooks cannot throw.
@@ -33,6 +34,14 @@ final class CalibrationHooks: PointHooks {
             }
         }
         guard observers[point] != nil else { return }
+        // An observer would fold a NaN into its range (or drop it) and calibrate nonsense: stop here, naming the point.
+        let buffer = UnsafeBufferPointer(start: data, count: rows * columns)
+        if let index = FiniteScan.firstNonFinite(buffer) {
+            firstError = QuantizationError.nonFiniteActivation(
+                place: "the activation at \(point) during calibration",
+                detail: "\(buffer[index]) at row \(index / max(columns, 1)), column \(index % max(columns, 1))")
+            return
+        }
         do {
             try observers[point]!.accumulate(UnsafeBufferPointer(start: data, count: rows * columns))
         } catch {

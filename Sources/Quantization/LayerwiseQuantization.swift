@@ -64,6 +64,7 @@ enum LayerwiseQuantization {
                 var x = states[w]
                 try model.forwardBlock(index, hiddenStates: &x, hooks: capture)
                 if let error = capture.firstError { throw QuantizationError.layerFailed(layer: "block \(index)", reason: "\(error)") }
+                try requireFinite(x, place: "block \(index)'s output (float weights, calibration window \(w))", width: model.hiddenSize)
             }
             var block = model.blocks[index]
             var referenceBlock = reference?.blocks[index]
@@ -112,12 +113,23 @@ enum LayerwiseQuantization {
             }
             model.blocks[index] = block
             if let referenceBlock { reference!.blocks[index] = referenceBlock }
-            for w in states.indices { try model.forwardBlock(index, hiddenStates: &states[w], hooks: nil) }
+            for w in states.indices {
+                try model.forwardBlock(index, hiddenStates: &states[w], hooks: nil)
+                try requireFinite(states[w], place: "block \(index)'s output (quantized, calibration window \(w))", width: model.hiddenSize)
+            }
             for line in summaryLines(blockReports, block: index, of: model.blocks.count) { log(line) }
             reports += blockReports
             progress(index + 1, model.blocks.count)
         }
         return (stored, reports)
+    }
+
+    /// Throws `QuantizationError.nonFiniteActivation` when `states` (`[T, width]`) holds NaN or ±infinity, so a broken
+    /// block stops calibration where it happens instead of spreading NaN into every later statistic.
+    static func requireFinite(_ states: [Float], place: String, width: Int) throws {
+        guard let index = states.withUnsafeBufferPointer({ FiniteScan.firstNonFinite($0) }) else { return }
+        throw QuantizationError.nonFiniteActivation(
+            place: place, detail: "\(states[index]) at token \(index / max(width, 1)), feature \(index % max(width, 1))")
     }
 
     /// One line per algorithm for a block: its choices and the summed loss before → after.

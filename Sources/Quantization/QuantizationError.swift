@@ -13,6 +13,11 @@ public enum QuantizationError: Error, Equatable, CustomStringConvertible {
     case outputExists(path: String)
     /// A setting that does not fit this model or this input.
     case invalidInput(String)
+    /// A saved folder's `quantization.json` disagrees with the tensors it describes (or with the model); names the
+    /// layer (or activation point) and the field.
+    case invalidSavedLayer(path: String, layer: String, field: String, reason: String)
+    /// An activation became NaN or infinite while running the model; names where (a block's output, a window's logits).
+    case nonFiniteActivation(place: String, detail: String)
     /// Quantizing one layer failed (NaN weights, a scheme that does not fit); names the layer and the cause.
     case layerFailed(layer: String, reason: String)
 
@@ -24,6 +29,9 @@ public enum QuantizationError: Error, Equatable, CustomStringConvertible {
         case let .outputExists(path): "\(path) already exists and would be replaced; remove it or allow overwriting"
         case let .invalidInput(reason): reason
         case let .layerFailed(layer, reason): "quantizing \(layer) failed: \(reason)"
+        case let .invalidSavedLayer(path, layer, field, reason): "\(path): layer \(layer), field \(field): \(reason)"
+        case let .nonFiniteActivation(place, detail):
+            "\(place) became non-finite (\(detail)); the model or its quantization produces NaN or infinity here"
         }
     }
 

@@ -52,6 +52,24 @@ public enum QuantizedModelFolder {
     struct LayerDescription: Codable {
         var shape: [Int]
         var weight: PointDescription?
+        enum CodingKeys: String, CodingKey { case shape, weight }
+
+        init(shape: [Int], weight: PointDescription?) {
+            self.shape = shape
+            self.weight = weight
+        }
+
+        /// Decodes one entry of `layers`; a scheme that fails its own validation is reported with the layer's name.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            shape = try container.decode([Int].self, forKey: .shape)
+            do {
+                weight = try container.decodeIfPresent(PointDescription.self, forKey: .weight)
+            } catch let error as QuantError {
+                throw QuantizationError.invalidSavedLayer(
+                    path: "", layer: decoder.codingPath.last?.stringValue ?? "?", field: "weight.scheme", reason: "\(error)")
+            }
+        }
     }
 
     struct Description: Codable {
@@ -154,12 +172,15 @@ public enum QuantizedModelFolder {
         var inputTransforms: [String: InputTransformDescription]
         /// The folder's `quantization.json`, for errors.
         var descriptionPath: String
+        /// Every layer `quantization.json` describes, with its shape.
+        var layerShapes: [String: [Int]]
 
         /// Gives a model built from `tensors` its quantization: online input transforms, stored codes, activation
         /// quantizers.
         /// - Throws: `QuantizationError.invalidFolder` for a transform this build cannot rebuild or a point that
         ///   names no layer.
         public func install(into model: inout LlamaModel) throws {
+            try QuantizedModelFolder.checkLayersExist(layerShapes, in: model, path: descriptionPath)
             try InputTransformDescription.install(inputTransforms, into: &model, path: descriptionPath)
             for (name, stored) in quantizedWeights {
                 model.updateLinear(name) { $0.setQuantizedWeight(stored, dequantized: $0.weight) }
@@ -179,6 +200,8 @@ public enum QuantizedModelFolder {
             description = try JSONDecoder().decode(Description.self, from: data)
         } catch let error as QuantError {
             throw error
+        } catch QuantizationError.invalidSavedLayer(_, let layer, let field, let reason) {
+            throw QuantizationError.invalidSavedLayer(path: descriptionPath, layer: layer, field: field, reason: reason)
         } catch {
             throw QuantizationError.invalidFolder(path: descriptionPath, reason: QuantizationError.describe(error))
         }
@@ -188,42 +211,56 @@ public enum QuantizedModelFolder {
                 path: descriptionPath,
                 reason: "format \(description.format) v\(description.version); this build reads \(formatName) v\(versions[0])-\(versions[1])")
         }
+        for (name, layer) in description.layers.sorted(by: { $0.key < $1.key }) {
+            try validateDescription(layer, name: name, path: descriptionPath)
+        }
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         var tensors: [String: Tensor] = [:]
         var quantizedWeights: [String: QuantizedTensor] = [:]
-        let parameterSuffixes = ["_scale", "_zero_point", "_block_scale"]
-        for name in file.names where !parameterSuffixes.contains(where: { name.hasSuffix($0) }) {
-            let layer = String(name.dropLast(".weight".count))
-            if name.hasSuffix(".weight"), let point = description.layers[layer]?.weight {
-                let stored = QuantizedTensor(
-                    scheme: point.scheme, shape: description.layers[layer]!.shape, codes: Array(try file.rawBytes(name)),
-                    parameters: try parameters(point.parameters, prefix: name, file: file),
-                    blockScales: file.contains("\(name)_block_scale") ? Array(try file.rawBytes("\(name)_block_scale")) : [])
-                tensors[name] = try stored.dequantized()
-                quantizedWeights[layer] = stored
+        for (name, layer) in description.layers.sorted(by: { $0.key < $1.key }) {
+            if let point = layer.weight {
+                let (stored, dequantized) = try checkedWeight(layer, point: point, name: name, file: file, path: descriptionPath)
+                tensors["\(name).weight"] = dequantized
+                quantizedWeights[name] = stored
             } else {
-                tensors[name] = try file.tensor(name)
+                guard file.contains("\(name).weight") else {
+                    throw QuantizationError.invalidSavedLayer(
+                        path: descriptionPath, layer: name, field: "weight", reason: "tensor \(name).weight is missing from model.safetensors")
+                }
+                let shape = try file.info("\(name).weight").shape
+                guard shape == layer.shape else {
+                    throw QuantizationError.invalidSavedLayer(
+                        path: descriptionPath, layer: name, field: "shape", reason: "\(layer.shape), but \(name).weight is \(shape)")
+                }
             }
         }
+        let parameterSuffixes = ["_scale", "_zero_point", "_block_scale"]
+        for name in file.names where !parameterSuffixes.contains(where: { name.hasSuffix($0) }) && tensors[name] == nil {
+            tensors[name] = try file.tensor(name)
+        }
         var points: [QuantizationPoint: ActivationQuantizer] = [:]
-        for (key, point) in description.activations {
+        for (key, point) in description.activations.sorted(by: { $0.key < $1.key }) {
             guard let dot = key.lastIndex(of: "."), let kind = QuantizationPoint.Kind(rawValue: String(key[key.index(after: dot)...])) else {
-                throw QuantizationError.invalidFolder(path: descriptionPath, reason: "bad activation point '\(key)'")
+                throw QuantizationError.invalidSavedLayer(
+                    path: descriptionPath, layer: key, field: "activations", reason: "not LAYER.input, .output, .keys or .values")
+            }
+            func fail(_ field: String, _ reason: String) -> QuantizationError {
+                .invalidSavedLayer(path: descriptionPath, layer: key, field: field, reason: reason)
+            }
+            do { try point.scheme.validate() } catch { throw fail("scheme", "\(error)") }
+            var parameters: QuantParameters?
+            if let layout = point.parameters {
+                try validateLayout(layout, scheme: point.scheme, shape: nil, field: "parameters", fail: fail)
+                parameters = try checkedParameters(
+                    layout, scheme: point.scheme, prefix: key, layer: key, file: file, path: descriptionPath)
             }
             points[QuantizationPoint(layer: String(key[..<dot]), kind: kind)] = ActivationQuantizer(
-                scheme: point.scheme, parameters: try parameters(point.parameters, prefix: key, file: file))
+                scheme: point.scheme, parameters: parameters)
         }
         return Contents(
             tensors: tensors, quantizedWeights: quantizedWeights, activations: points, recipe: description.recipe,
-            inputTransforms: description.inputTransforms ?? [:], descriptionPath: descriptionPath)
+            inputTransforms: description.inputTransforms ?? [:], descriptionPath: descriptionPath,
+            layerShapes: description.layers.mapValues(\.shape))
     }
 
-    static func parameters(_ layout: ParameterLayoutDescription?, prefix: String, file: SafetensorsFile) throws -> QuantParameters? {
-        guard let layout else { return nil }
-        let scales = try file.tensor("\(prefix)_scale").scalars
-        let zeroPoints = try file.tensor("\(prefix)_zero_point").scalars.map { Int32($0) }
-        return try QuantParameters(
-            granularity: layout.granularity, axis: layout.axis, groupSize: layout.groupSize, shape: layout.shape,
-            scales: scales, zeroPoints: zeroPoints)
-    }
 }

@@ -67,27 +67,37 @@ public enum BLAS {
             return
         }
         nonisolated(unsafe) let (ap, bp, cp) = (a, b, c)
+        // Every BLAS call covers one fixed block (rowBlock rows, or 64 output columns) whatever the worker count:
+        // OpenBLAS picks kernels (and so rounding) by the call's shape, so splitting by thread count made results
+        // depend on QUANTA_THREADS. Workers take whole blocks; each block's result is the same on any of them.
         if m >= rowSplitThreshold {
-            // Row blocks of 16 keep each worker's BLAS kernel on whole register tiles.
-            let blocks = (m + 15) / 16
-            Parallel.forEachChunk(count: blocks, minimumPerChunk: 2) { range in
-                let start = range.lowerBound * 16, end = min(m, range.upperBound * 16)
-                sgemm(transposeA: false, transposeB: true, m: end - start, n: n, k: k,
-                      a: ap + start * lda, lda: lda, b: bp, ldb: ldb, c: cp + start * ldc, ldc: ldc)
+            let blocks = (m + rowBlock - 1) / rowBlock
+            Parallel.forEachChunk(count: blocks) { range in
+                for block in range {
+                    let start = block * rowBlock, end = min(m, start + rowBlock)
+                    sgemm(transposeA: false, transposeB: true, m: end - start, n: n, k: k,
+                          a: ap + start * lda, lda: lda, b: bp, ldb: ldb, c: cp + start * ldc, ldc: ldc)
+                }
             }
             return
         }
         let blocks = (n + 63) / 64
         Parallel.forEachChunk(count: blocks, minimumPerChunk: m == 1 ? 8 : 2) { range in
-            let start = range.lowerBound * 64, end = min(n, range.upperBound * 64)
-            if m == 1 {
-                sgemv(m: end - start, n: k, a: bp + start * ldb, lda: ldb, x: ap, y: cp + start)
-            } else {
-                sgemm(transposeA: false, transposeB: true, m: m, n: end - start, k: k,
-                      a: ap, lda: lda, b: bp + start * ldb, ldb: ldb, c: cp + start, ldc: ldc)
+            for block in range {
+                let start = block * 64, end = min(n, start + 64)
+                if m == 1 {
+                    sgemv(m: end - start, n: k, a: bp + start * ldb, lda: ldb, x: ap, y: cp + start)
+                } else {
+                    sgemm(transposeA: false, transposeB: true, m: m, n: end - start, k: k,
+                          a: ap, lda: lda, b: bp + start * ldb, ldb: ldb, c: cp + start, ldc: ldc)
+                }
             }
         }
     }
+
+    /// Rows per BLAS call when `parallelMatmulTransposed` splits by rows: a multiple of 16 (whole register tiles), and
+    /// large, because each call packs all of B again (64-row calls made a 512-token prefill 28% slower than 256).
+    public static let rowBlock = 256
 
     /// Rows from which `parallelMatmulTransposed` splits by rows instead of output columns.
     public static let rowSplitThreshold = 64

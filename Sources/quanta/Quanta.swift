@@ -34,6 +34,7 @@ struct Quanta: ParsableCommand {
             }
             exit(withError: error)
         }
+        Interruption.install()
         do {
             try command.run()
         } catch {

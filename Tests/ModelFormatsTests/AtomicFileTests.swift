@@ -54,7 +54,7 @@ import Testing
             return
         }
         #expect(file == path)
-        #expect(reason.hasPrefix("rename from \(path).tmp-"))
+        #expect(reason.hasPrefix("rename from \(directory)/.occupied.quanta-tmp-\(getpid())-"))
         #expect(try Fixtures.listing(directory) == ["occupied"])
     }
 

@@ -106,7 +106,7 @@ import Testing
             try DebugReportFolder.write(
                 .init(report: report, weights: [:], weightHistograms: [:], activations: [:]), to: out)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".quanta-tmp-") }.isEmpty)
     }
 
     @Test func tooShortInputIsAnError() throws {

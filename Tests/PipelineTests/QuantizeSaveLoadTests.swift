@@ -27,7 +27,7 @@ import Testing
         let out = directory + "/q"
         try QuantizedModelFolder.save(quantized, to: out)
         // No temporary folder is left beside the output.
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".q.tmp") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix(".q.quanta-tmp") }
         #expect(leftovers.isEmpty)
         let reloaded = try ModelLoader.load(out)
         for (a, b) in zip(quantized.loaded.model.linearLayers, reloaded.model.linearLayers) {
