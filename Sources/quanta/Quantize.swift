@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelFormats
 import Pipeline
 import QuantAlgorithms
 import QuantCore
@@ -73,9 +74,13 @@ struct Quantize: ParsableCommand {
                 loaded, recipe: recipe, keepsReference: debugOptions != nil, cache: cache, progress: quantizationProgress(recipe))
             if let format {
                 // Quantize-then-export in one go: the folder `quanta quantize` would write, under a temporary name
-                // beside the output, exported by `quanta export` and removed.
-                let folder = out + ".quantize-\(getpid()).tmp"
-                defer { try? FileManager.default.removeItem(atPath: folder) }
+                // beside the output (one a later run removes if this one is killed), exported by `quanta export` and
+                // removed.
+                // The folder takes the output's stem as its name, which the exported metadata carries (general.name).
+                let scratch = TemporaryOutput.path(for: out)
+                defer { try? FileManager.default.removeItem(atPath: scratch) }
+                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
+                let folder = scratch + "/" + URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent
                 try QuantizedModelFolder.save(quantized, to: folder, overwrite: true)
                 var export = try ExportCommand.parse(
                     [folder, "--format", format, "--out", out] + (overwrite ? ["--overwrite"] : []) + (json ? ["--json"] : []))

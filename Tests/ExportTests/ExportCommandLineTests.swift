@@ -82,8 +82,11 @@ struct ExportCommandLineTests {
             recipe:
                 #"{"name": "g32", "weight": {"dtype": "uint4", "granularity": "per_group", "group_size": 32, "symmetric": false}}"#
         )
-        let twoSteps = directory + "/two-steps.gguf", oneGo = directory + "/one-go.gguf"
-        #expect(try Self.run(["export", folder, "--format", "gguf", "--out", twoSteps]).status == 0)
+        // The folder's name becomes the GGUF's general.name: export one named as the one-go output is.
+        let twoSteps = directory + "/two-steps/one-go.gguf", oneGo = directory + "/one-go.gguf"
+        try FileManager.default.createDirectory(atPath: directory + "/two-steps", withIntermediateDirectories: false)
+        try FileManager.default.moveItem(atPath: folder, toPath: directory + "/one-go")
+        #expect(try Self.run(["export", directory + "/one-go", "--format", "gguf", "--out", twoSteps]).status == 0)
         let outcome = try Self.run([
             "quantize", directory + "/m.gguf", "--recipe", directory + "/r.json", "--calib", directory + "/t.txt",
             "--samples", "2", "--seq-len", "16", "--out", oneGo, "--format", "gguf", "--allow-requantize",
@@ -91,7 +94,7 @@ struct ExportCommandLineTests {
         #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: oneGo)) == (try Data(contentsOf: URL(fileURLWithPath: twoSteps))))
         // Nothing but the output is left beside it.
-        let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp") }
+        let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains("quanta-tmp") }
         #expect(left.isEmpty, "\(left)")
         try Self.expectValidationError(
             ["quantize", directory + "/m.gguf", "--recipe", "w8a16", "--out", directory + "/x", "--format", "tflite"],
