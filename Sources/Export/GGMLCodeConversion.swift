@@ -18,37 +18,23 @@ public enum GGMLCodeConversion {
     public static func encode(_ quantized: QuantizedTensor, as type: GGMLType, name: String) throws(ExportError)
         -> (bytes: [UInt8], change: WeightChange)
     {
-        let scheme = quantized.scheme
         if type == .f16 || type == .bf16 {
             // A float cast stores the same 16-bit patterns GGML does.
             return (quantized.codes, WeightChange())
         }
-        guard let parameters = quantized.parameters, scheme.dataType.isInteger else {
-            throw .unsupportedModel("\(name): \(scheme.dataType.rawValue) weight without integer parameters")
-        }
-        let rowLength = quantized.shape.last ?? 1
-        let rows = quantized.elementCount / max(rowLength, 1)
-        let codes = BitPacking.unpack(
-            quantized.codes, count: quantized.elementCount, bitWidth: scheme.dataType.bitWidth,
-            isSigned: !scheme.dataType.isUnsigned)
-        let qmin = Int32(scheme.integerRange.minimum)
+        let savedCodes = try SavedCodes(quantized, name: name)
+        let (parameters, codes, rows, rowLength, qmin) = (
+            savedCodes.parameters, savedCodes.codes, savedCodes.rows, savedCodes.rowLength, savedCodes.qmin)
         let offset = GGMLBlockEncoder.codeOffset(type)
         let range = GGMLBlockEncoder.codeRange(type)
         let hasMinimum = GGMLBlockEncoder.hasMinimum(type)
-        let groupSize = parameters.groupSize ?? rowLength
-        let groupsPerRow = (rowLength + groupSize - 1) / groupSize
         var out: [UInt8] = []
         out.reserveCapacity(type.byteCount(elementCount: quantized.elementCount) ?? 0)
         var change = WeightChange()
         var blockCodes = [Int32](repeating: 0, count: GGMLBlockEncoder.blockElementCount)
         for row in 0..<rows {
             for blockStart in stride(from: 0, to: rowLength, by: GGMLBlockEncoder.blockElementCount) {
-                let slot: Int
-                switch parameters.granularity {
-                case .perTensor: slot = 0
-                case .perChannel: slot = row
-                default: slot = row * groupsPerRow + blockStart / groupSize
-                }
+                let slot = savedCodes.slot(row, blockStart)
                 let scale = parameters.scales[slot], zeroPoint = parameters.zeroPoints[slot]
                 let d = Float16(scale)
                 let m = hasMinimum ? Float16(scale * Float(qmin - zeroPoint)) : 0

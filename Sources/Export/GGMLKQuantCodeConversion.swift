@@ -24,24 +24,9 @@ public enum GGMLKQuantCodeConversion {
     {
         let scheme = quantized.scheme
         precondition(GGMLTypeMapping.carriesCodes(scheme, shape: quantized.shape, into: type))
-        guard let parameters = quantized.parameters else {
-            throw .unsupportedModel("\(name): \(scheme.dataType.rawValue) weight without integer parameters")
-        }
-        let rowLength = quantized.shape.last ?? 1
-        let rows = quantized.elementCount / max(rowLength, 1)
-        let codes = BitPacking.unpack(
-            quantized.codes, count: quantized.elementCount, bitWidth: scheme.dataType.bitWidth,
-            isSigned: !scheme.dataType.isUnsigned)
-        let qmin = Int32(scheme.integerRange.minimum)
-        let groupSize = parameters.groupSize ?? rowLength
-        let groupsPerRow = (rowLength + groupSize - 1) / groupSize
-        func slot(_ row: Int, _ column: Int) -> Int {
-            switch parameters.granularity {
-            case .perTensor: 0
-            case .perChannel: row
-            default: row * groupsPerRow + column / groupSize
-            }
-        }
+        let saved = try SavedCodes(quantized, name: name)
+        let (parameters, codes, rows, rowLength, qmin) = (saved.parameters, saved.codes, saved.rows, saved.rowLength, saved.qmin)
+        let slot = saved.slot
         let superBlock = GGMLKQuantEncoder.superBlockElementCount
         let subBlock = GGMLKQuantEncoder.subBlockElementCount(type)
         let subBlockCount = superBlock / subBlock

@@ -82,7 +82,7 @@ struct Quantize: ParsableCommand {
                 try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: false)
                 let folder = scratch + "/" + URL(fileURLWithPath: out).deletingPathExtension().lastPathComponent
                 try QuantizedModelFolder.save(quantized, to: folder, overwrite: true)
-                var export = try ExportCommand.parse(
+                let export = try ExportCommand.parse(
                     [folder, "--format", format, "--out", out] + (overwrite ? ["--overwrite"] : []) + (json ? ["--json"] : []))
                 try export.validate()
                 try export.run()

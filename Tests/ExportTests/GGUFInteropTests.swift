@@ -114,13 +114,17 @@ enum GGUFInterop {
         arguments: [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
     func floatsAreQuantizedBitForBitAsGGUFPyDoes(_ type: GGMLType) throws {
         try #require(GGUFInterop.hasGGUF, "python3 cannot import gguf: run scripts/install-deps.sh")
-        let loaded = try ExportFixtures.loaded(try ExportFixtures.floatModel(seed: 5))
+        try Self.expectBlocksEqual(try ExportFixtures.floatModel(seed: 5), type: type, checker: "quantize")
+    }
+
+    /// Exports `model` at F32 and at `type`, has the Python `checker` quantize the F32 file itself, and expects every
+    /// block of every tensor to be equal.
+    static func expectBlocksEqual(_ model: LlamaModel, type: GGMLType, checker: String) throws {
+        let loaded = try ExportFixtures.loaded(model)
         let directory = Fixtures.temporaryDirectory()
         _ = try GGUFExport.export(loaded, to: directory + "/f32.gguf", configuration: .init(floatWeightType: .f32))
         _ = try GGUFExport.export(loaded, to: directory + "/q.gguf", configuration: .init(floatWeightType: type))
-        let data = try GGUFInterop.python([
-            GGUFInterop.scriptPath, "quantize", directory + "/f32.gguf", directory + "/q.gguf",
-        ])
+        let data = try GGUFInterop.python([GGUFInterop.scriptPath, checker, directory + "/f32.gguf", directory + "/q.gguf"])
         let report = try JSONDecoder().decode(GGUFInterop.QuantizeReport.self, from: data)
         #expect(report.tensors.count == 16)
         for (name, entry) in report.tensors.sorted(by: { $0.key < $1.key }) {
@@ -174,20 +178,7 @@ enum GGUFInterop {
         arguments: [GGMLType.q4_K, .q5_K, .q6_K])
     func floatsAreQuantizedBitForBitAsLlamaCppDoes(_ type: GGMLType) throws {
         try #require(GGUFInterop.hasGGUF && GGUFInterop.hasLlamaCpp, "run scripts/install-deps.sh")
-        let loaded = try ExportFixtures.loaded(try Self.kQuantModel(seed: 5))
-        let directory = Fixtures.temporaryDirectory()
-        _ = try GGUFExport.export(loaded, to: directory + "/f32.gguf", configuration: .init(floatWeightType: .f32))
-        _ = try GGUFExport.export(loaded, to: directory + "/q.gguf", configuration: .init(floatWeightType: type))
-        let data = try GGUFInterop.python([
-            GGUFInterop.scriptPath, "quantize-ggml", directory + "/f32.gguf", directory + "/q.gguf",
-        ])
-        let report = try JSONDecoder().decode(GGUFInterop.QuantizeReport.self, from: data)
-        #expect(report.tensors.count == 16)
-        for (name, entry) in report.tensors.sorted(by: { $0.key < $1.key }) {
-            #expect(
-                entry.type == type.name && entry.equal == entry.blocks,
-                "\(name): \(entry.equal) of \(entry.blocks) blocks equal")
-        }
+        try Self.expectBlocksEqual(try Self.kQuantModel(seed: 5), type: type, checker: "quantize-ggml")
     }
 
     /// Every type Quanta writes, K-quants from floats and from carried codes included: gguf-py's dequantization is
