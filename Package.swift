@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "TensorCore", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "TensorCore", "TestSupport"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TensorCore", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "TensorCore", "QuantCore", "TestSupport"]),
         .testTarget(name: "QuantAlgorithmsTests", dependencies: ["QuantAlgorithms", "TestSupport", "QuantCore", "Inference", "TensorCore"]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "QuantAlgorithms", "QuantCore", "Inference", "TestSupport"]),
         .testTarget(name: "ExportTests", dependencies: ["Export", "ModelFormats", "QuantCore", "Quantization", "Inference",

@@ -35,8 +35,9 @@ public enum CalibrationData {
     }
 
     /// Text sampled from the model itself (temperature 1, top-k 50, seeded), each sample started from a random
-    /// ordinary token. Sizes are capped (`generatedSampleLimit` × `generatedSequenceLimit`) because decoding one token
-    /// at a time is slow; pass a file for full-size calibration.
+    /// ordinary token, all samples decoded together (`Generation.run(_:prompts:samplers:)`). Sizes are capped
+    /// (`generatedSampleLimit` × `generatedSequenceLimit`); pass a file for full-size calibration. `progress` counts
+    /// decode steps.
     static func generated(
         _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: any TextTokenizer,
         progress: (Int, Int) -> Void
@@ -44,18 +45,18 @@ public enum CalibrationData {
         let count = min(settings.samples, generatedSampleLimit)
         let length = min(settings.sequenceLength, generatedSequenceLimit)
         var rng = SplitMix64(seed: settings.seed)
-        var samples: [[Int]] = []
-        for index in 0..<count {
+        var firsts: [Int] = []
+        for _ in 0..<count {
             var first = Int(rng.next() % UInt64(tokenizer.vocabularySize))
             while tokenizer.isSpecial(first) { first = Int(rng.next() % UInt64(tokenizer.vocabularySize)) }
-            let generation = Generation(configuration: try .init(
-                maximumNewTokens: length - 1,
-                sampler: try .init(temperature: 1, topK: 50, topP: 1, seed: settings.seed &+ UInt64(index)),
-                stopTokenIDs: []))
-            let (tokens, _) = try generation.run(model, prompt: [first])
-            samples.append([first] + tokens)
-            progress(index + 1, count)
+            firsts.append(first)
         }
-        return samples
+        let samplers = try (0..<count).map { index in
+            try Sampler.Configuration(temperature: 1, topK: 50, topP: 1, seed: settings.seed &+ UInt64(index))
+        }
+        let generation = Generation(configuration: try .init(
+            maximumNewTokens: length - 1, sampler: samplers[0], stopTokenIDs: []))
+        let generated = try generation.run(model, prompts: firsts.map { [$0] }, samplers: samplers, progress: progress)
+        return zip(firsts, generated).map { [$0] + $1 }
     }
 }

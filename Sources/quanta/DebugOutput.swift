@@ -10,8 +10,9 @@ func quantizationProgress(_ recipe: QuantRecipe) -> ModelQuantization.Progress {
     var progress = ModelQuantization.Progress()
     let weightsBar = ProgressBar("weights    ", total: 1)
     progress.weights = { done, total in if done == total { weightsBar.update(1) } }
+    // Generated calibration text reports decode steps (all samples decode together).
     let dataBar = ProgressBar(
-        "calib text ", total: max(1, min(recipe.calibration.samples, CalibrationData.generatedSampleLimit)))
+        "calib text ", total: max(1, min(recipe.calibration.sequenceLength, CalibrationData.generatedSequenceLimit) - 1))
     progress.calibrationData = { done, _ in dataBar.update(done) }
     let calibrationBar = ProgressBar("calibration", total: recipe.calibration.samples)
     progress.calibration = { done, _ in calibrationBar.update(done) }

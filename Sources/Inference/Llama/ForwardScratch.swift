@@ -11,7 +11,10 @@ struct ForwardScratch: ~Copyable {
     let cosines, sines: UnsafeMutablePointer<Float>
     private let allocations: [UnsafeMutablePointer<Float>]
 
-    init(configuration c: LlamaConfiguration, tokenCount T: Int, past: Int) {
+    /// Buffers for `T` rows after `past` cached positions; row t sits at position `positions?[t] ?? past + t` for the
+    /// rotary angles (a batched decode step passes every sequence's one position).
+    init(configuration c: LlamaConfiguration, tokenCount T: Int, past: Int, positions: [Int]? = nil) {
+        precondition(positions == nil || positions!.count == T)
         tokenCount = T
         self.past = past
         func make(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -34,7 +37,7 @@ struct ForwardScratch: ~Copyable {
         allocations = [normalized, query, key, value, attention, residual, gate, up, scores, cosines, sines]
         // Angles in double precision: θ_i = p · base^(−2i/d) (Su et al. 2021, eq. 15; rotate-half layout as in transformers).
         for t in 0..<T {
-            let position = Double(past + t)
+            let position = Double(positions?[t] ?? past + t)
             for i in 0..<half {
                 let inverseFrequency = 1.0 / pow(Double(c.ropeTheta), Double(2 * i) / Double(c.headDimension))
                 let angle = position * Double(Float(inverseFrequency))

@@ -90,6 +90,28 @@ extension LlamaModel {
         hooks: (any ForwardHooks)?
     ) throws(ModelError) {
         let c = configuration
+        try runBlock(layer, x: &x, scratch: &s, hooks: hooks) { s in
+            let T = s.tokenCount
+            cache.keys[cacheSlot].withUnsafeMutableBufferPointer { keys in
+                cache.values[cacheSlot].withUnsafeMutableBufferPointer { values in
+                    let offset = s.past * c.keyValueWidth
+                    (keys.baseAddress! + offset).update(from: s.key, count: T * c.keyValueWidth)
+                    (values.baseAddress! + offset).update(from: s.value, count: T * c.keyValueWidth)
+                    s.attend(c, keys: keys.baseAddress!, values: values.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// Runs block `layer` on `x: [T, hiddenSize]` in place; `storeAndAttend` keeps the new keys and values
+    /// (`scratch.key`, `scratch.value`, rotated and quantized) and writes the attention of `scratch.query` into
+    /// `scratch.attention`.
+    /// - Throws: `ModelError.activationQuantization` naming the layer or the KV cache.
+    func runBlock(
+        _ layer: Int, x: inout [Float], scratch s: inout ForwardScratch, hooks: (any ForwardHooks)?,
+        storeAndAttend: (borrowing ForwardScratch) -> Void
+    ) throws(ModelError) {
+        let c = configuration
         let block = blocks[layer]
         let T = s.tokenCount, H = c.hiddenSize
         try x.withUnsafeMutableBufferPointer { (xs) throws(ModelError) in
@@ -103,14 +125,7 @@ extension LlamaModel {
             let place = "model.layers.\(layer).self_attn"
             try block.keyQuantizer?.apply(s.key, rows: T, columns: c.keyValueWidth, at: "\(place).keys")
             try block.valueQuantizer?.apply(s.value, rows: T, columns: c.keyValueWidth, at: "\(place).values")
-            cache.keys[cacheSlot].withUnsafeMutableBufferPointer { keys in
-                cache.values[cacheSlot].withUnsafeMutableBufferPointer { values in
-                    let offset = s.past * c.keyValueWidth
-                    (keys.baseAddress! + offset).update(from: s.key, count: T * c.keyValueWidth)
-                    (values.baseAddress! + offset).update(from: s.value, count: T * c.keyValueWidth)
-                    s.attend(c, keys: keys.baseAddress!, values: values.baseAddress!)
-                }
-            }
+            storeAndAttend(s)
             try block.outputProjection.forward(s.attention, rows: T, into: s.residual, hooks: hooks)
             s.addResidual(into: xp, count: T * H)
             s.rmsNorm(xp, weight: block.postAttentionNorm, epsilon: c.rmsNormEpsilon, width: H)
