@@ -61,7 +61,7 @@ public enum AlgorithmStep: Sendable, Equatable {
         .init(
             name: "gptq", stage: .weightRounding, needsIntegerWeights: true,
             summary: "GPTQ: Hessian-guided rounding with error feedback (act_order, mse range search)",
-            keys: GPTQ.Configuration.CodingKeys.self, makeDefault: { () throws(QuantError) in .gptq(try GPTQ.Configuration()) },
+            keys: GPTQ.Configuration.CodingKeys.self, makeDefault: { .gptq(GPTQ.Configuration.recommended) },
             wrap: AlgorithmStep.gptq, unwrap: { if case .gptq(let c) = $0 { c } else { nil } }, role: { .weightRounding(GPTQ($0)) }),
     ]
 

@@ -31,6 +31,9 @@ import Testing
         // b.o_proj's range is not: the whole layer stays in float.
         #expect(html.contains("overrides:\n  - {pattern: b.o_proj, exclude: true}"))
         #expect(html.contains("id=\"rollback-advice\""))
+        // ... and the same rollback as command-line arguments, per layer and for all listed layers in rank order.
+        #expect(html.contains("<code class=\"command\">--keep-float b.o_proj</code>"))
+        #expect(html.contains(">--keep-float a.down_proj --keep-float b.o_proj --keep-float a.q_proj</code>"))
         // The three layers' single-layer KLs (0.05 + 0.01 + 0.001) are all of the sum over single layers.
         #expect(html.contains("add KL 0.0610 together, 100% of the sum over single layers"))
     }

@@ -358,8 +358,10 @@ import TestSupport
         ) {
             try GPTQ.Configuration(maxDampeningRetries: -1)
         }
-        let decoded = try JSONDecoder().decode(GPTQ.Configuration.self, from: Data(#"{"act_order": true}"#.utf8))
-        #expect(decoded == (try GPTQ.Configuration(actOrder: true)))
+        let decoded = try JSONDecoder().decode(GPTQ.Configuration.self, from: Data(#"{"act_order": false}"#.utf8))
+        #expect(decoded == (try GPTQ.Configuration(actOrder: false, searchesRange: true)), "missing keys take `recommended`'s values")
+        let empty = try JSONDecoder().decode(GPTQ.Configuration.self, from: Data("{}".utf8))
+        #expect(empty == GPTQ.Configuration.recommended && empty.actOrder && empty.searchesRange && empty.staticGroups)
         let full = try GPTQ.Configuration(
             blockSize: 64, dampening: 0.1, actOrder: true, staticGroups: false, maxDampeningRetries: 2)
         #expect(try JSONDecoder().decode(GPTQ.Configuration.self, from: JSONEncoder().encode(full)) == full)

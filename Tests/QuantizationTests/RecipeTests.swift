@@ -82,7 +82,7 @@ import Testing
             """#)
         #expect(recipe.algorithms.map(\.name) == ["rotation", "smoothquant", "gptq"])
         #expect(recipe.algorithms[1] == .smoothQuant(try SmoothQuant.Configuration(alpha: 0.6, searchesAlpha: true)))
-        #expect(recipe.algorithms[2] == .gptq(try GPTQ.Configuration()))
+        #expect(recipe.algorithms[2] == .gptq(GPTQ.Configuration.recommended))
         let again = try JSONDecoder().decode(QuantRecipe.self, from: try JSONEncoder().encode(recipe))
         #expect(again == recipe)
     }

@@ -110,6 +110,8 @@ public enum DebugReportHTML {
                 line += "Most of its error arrives from earlier layers (ref input error above io error)."
             }
             line += " To apply it: <pre class=\"snippet\">\(e(snippet(for: layer, inputRangeBound: layer.inputQuantized && layer.rangeParameter > 2 * medianRange)))</pre>"
+            line += "or, the whole layer in float, on the command line of quantize, analyze or tune: "
+            line += "<code class=\"command\">\(e(keepFloatArguments([layer.name])))</code>"
             html += line + "</li>\n"
         }
         html += "</ul>\n"
@@ -117,11 +119,17 @@ public enum DebugReportHTML {
         guard !listed.isEmpty else { return html }
         html += "<p id=\"rollback-advice\">Keeping all \(listed.count) listed layers in float, as a recipe's overrides:</p>\n<pre class=\"snippet\">"
             + e("overrides:\n" + listed.map { "  - {pattern: \($0), exclude: true}" }.joined(separator: "\n")) + "</pre>\n"
+        html += "<p>or on the command line: <code class=\"command\" id=\"rollback-command\">\(e(keepFloatArguments(listed)))</code></p>\n"
         if measured, totalKL > 0 {
             let gain = ranking.prefix(3).compactMap(\.measuredKL).reduce(0, +)
             html += "<p>Quantized alone, these layers add KL \(f(gain, "%.4f")) together, \(f(gain / totalKL * 100, "%.0f"))% of the sum over single layers; the whole model's KL is \(f(report.outputKL, "%.4f")). Single-layer KLs do not add exactly, so this estimates what rolling them back saves.</p>\n"
         }
         return html
+    }
+
+    /// The command-line arguments that keep `names` in float (`--keep-float NAME` once per layer).
+    static func keepFloatArguments(_ names: [String]) -> String {
+        names.map { "--keep-float \($0)" }.joined(separator: " ")
     }
 
     /// A recipe override for one layer: its input kept in float when its input range is the problem, the whole layer
