@@ -14,8 +14,12 @@ func quantizationProgress(_ recipe: QuantRecipe) -> ModelQuantization.Progress {
     let dataBar = ProgressBar(
         "calib text ", total: max(1, min(recipe.calibration.sequenceLength, CalibrationData.generatedSequenceLimit) - 1))
     progress.calibrationData = { done, _ in dataBar.update(done) }
-    let calibrationBar = ProgressBar("calibration", total: recipe.calibration.samples)
-    progress.calibration = { done, _ in calibrationBar.update(done) }
+    // The window count is known once the text is cut (self-generated text holds fewer samples than the recipe asks).
+    var calibrationBar: ProgressBar?
+    progress.calibration = { done, total in
+        if calibrationBar == nil { calibrationBar = ProgressBar("calibration", total: max(total, 1)) }
+        calibrationBar?.update(done)
+    }
     // The block count is known only once the model is loaded: the bar is made at the first report.
     var blocksBar: ProgressBar?
     progress.blocks = { done, total in
