@@ -23,16 +23,15 @@ if [ ! -f "$text" ] || [ ! -f "$calib" ]; then
   echo "   text SmolLM2 writes from seeded prompts (evaluation seeds 1-32, calibration seeds 1001-1016)"
   prompts=("The history of the city" "In physics, the" "The novel begins" "During the war," "The river flows"
            "Scientists discovered that" "The album was released" "In the village there")
-  generate() {  # first seed, count, file
+  generate() {  # first seed, samples per prompt, file: each prompt's samples decode together as one batch
     : > "$3"
-    for ((i = $1; i < $1 + $2; i++)); do
-      "$quanta" generate "$model" --raw --prompt "${prompts[$((i % ${#prompts[@]}))]}" --max-tokens 320 \
-        --temperature 0.8 --seed "$i" >> "$3" 2>/dev/null
-      printf '\n\n' >> "$3"
+    for ((p = 0; p < ${#prompts[@]}; p++)); do
+      "$quanta" generate "$model" --raw --prompt "${prompts[$p]}" --max-tokens 320 --temperature 0.8 \
+        --seed $(($1 + p * $2)) --count "$2" >> "$3" 2>/dev/null
     done
   }
-  [ -f "$text" ] || { text="$work/generated-eval.txt"; generate 1 32 "$text"; }
-  [ -f "$calib" ] || { calib="$work/generated-calib.txt"; generate 1001 16 "$calib"; }
+  [ -f "$text" ] || { text="$work/generated-eval.txt"; generate 1 4 "$text"; }
+  [ -f "$calib" ] || { calib="$work/generated-calib.txt"; generate 1001 2 "$calib"; }
   windows=8
 fi
 echo "== evaluation text: $text; calibration text: $calib"

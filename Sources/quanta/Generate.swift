@@ -21,6 +21,10 @@ struct Generate: ParsableCommand {
     var topP: Float = 0.95
     @Option(parsing: .unconditional, help: "Random seed for sampling.") var seed: UInt64 = 0
     @Flag(help: "Print prefill/decode speed on standard error afterwards.") var stats = false
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "Write this many samples (seeds --seed, --seed + 1, ...), decoded together as one batch, each followed by a blank line.",
+        discussion: "With --count above 1 the samples are printed when all are done, not streamed."))
+    var count = 1
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be >= 1, got \(maxTokens)") }
@@ -29,6 +33,8 @@ struct Generate: ParsableCommand {
         }
         guard topK >= 1 else { throw ValidationError("--top-k must be >= 1, got \(topK)") }
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        guard count >= 1 else { throw ValidationError("--count must be >= 1, got \(count)") }
+        if count > 1 && stats { throw ValidationError("--stats times one streamed sample; leave it out with --count") }
     }
 
     func run() throws {
@@ -52,6 +58,20 @@ struct Generate: ParsableCommand {
                 maximumNewTokens: maxTokens,
                 sampler: try .init(temperature: temperature, topK: topK, topP: topP, seed: seed),
                 stopTokenIDs: ChatPrompt.stopTokenIDs(tokenizer))
+            if count > 1 {
+                let samplers = try (0..<count).map { index in
+                    try Sampler.Configuration(temperature: temperature, topK: topK, topP: topP, seed: seed &+ UInt64(index))
+                }
+                let outputs = try Generation(configuration: settings).run(
+                    loaded.model, prompts: Array(repeating: promptTokens, count: count), samplers: samplers)
+                for tokens in outputs {
+                    var stream = TokenStreamDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
+                    var text = ""
+                    for id in tokens { text += try stream.append(id) }
+                    FileHandle.standardOutput.write(Data((text + stream.finish() + "\n\n").utf8))
+                }
+                return
+            }
             var stream = TokenStreamDecoder(tokenizer: tokenizer, skipSpecialTokens: true)
             var streamError: (any Error)?
             let (_, statistics) = try Generation(configuration: settings).run(loaded.model, prompt: promptTokens) { id in

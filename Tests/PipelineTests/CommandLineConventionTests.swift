@@ -46,9 +46,27 @@ struct CommandLineConventionTests {
         (["generate", "m.gguf", "--prompt", "hi", "--top-k", "-1"], "--top-k must be >= 1, got -1"),
         (["generate", "m.gguf", "--prompt", "hi", "--temperature", "-0.5"], "--temperature must be >= 0 (0 is greedy), got -0.5"),
         (["generate", "m.gguf", "--prompt", "hi", "--top-p", "1.5"], "--top-p must be in (0, 1], got 1.5"),
+        (["generate", "m.gguf", "--prompt", "hi", "--count", "0"], "--count must be >= 1, got 0"),
     ])
     func outOfRangeNumbersNameTheFlag(arguments: [String], message: String) throws {
         try CommandLineTests.expectUsageError(arguments, message: message)
+    }
+
+    /// `generate --count N` decodes N seeds as one batch and prints what N single runs with those seeds print.
+    @Test func countedSamplesEqualSingleRunsWithTheirSeeds() throws {
+        let (model, _, _) = try TinyModelFiles.modelAndCalibrationText()
+        let common = ["generate", model, "--raw", "--prompt", "the cat", "--max-tokens", "12", "--temperature", "0.9"]
+        let batch = try CommandLineTests.run(common + ["--seed", "3", "--count", "3"])
+        #expect(batch.status == 0, "\(batch.stderr)")
+        var singles = ""
+        for seed in 3...5 {
+            let single = try CommandLineTests.run(common + ["--seed", "\(seed)"])
+            #expect(single.status == 0, "\(single.stderr)")
+            singles += single.stdout + "\n"
+        }
+        #expect(batch.stdout == singles)
+        let distinct = Set(batch.stdout.components(separatedBy: "\n\n").filter { !$0.isEmpty })
+        #expect(distinct.count > 1, "three seeds gave one text: \(batch.stdout)")
     }
 
     /// Paths appear as typed (no `\/`), and each file or folder written is in the JSON.
