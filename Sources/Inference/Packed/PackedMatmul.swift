@@ -63,21 +63,55 @@ public enum PackedMatmul {
             }
             return
         }
-        let blocks = (panels + tilePanels - 1) / tilePanels
-        Parallel.forEachChunk(count: blocks) { range in
+        // Like BLAS.parallelMatmulTransposed: fixed blocks of rows (so results do not depend on the thread count),
+        // each worker dequantizing its own tiles (cheap next to the product) and streaming all of the weight.
+        let rowBlock = BLAS.rowBlock
+        let rowBlocks = (rows + rowBlock - 1) / rowBlock
+        let columnBlocks = (panels + tilePanels - 1) / tilePanels
+        let tileRows = min(panels, tilePanels) * PackedWeight.panelWidth
+        if rowBlocks >= Parallel.threadCount || columnBlocks == 1 {
+            Parallel.forEachChunk(count: rowBlocks) { range in
+                var w = kernel
+                let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * inFeatures)
+                defer { tile.deallocate() }
+                for columnBlock in 0..<columnBlocks {
+                    let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
+                    qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32(inFeatures), path.code)
+                    for rowIndex in range {
+                        let start = rowIndex * rowBlock, count = min(rows, start + rowBlock) - start
+                        tileProduct(tile, first: first, last: last, x: x + start * inFeatures, rows: count,
+                                    y: y + start * outFeatures, inFeatures: inFeatures, outFeatures: outFeatures)
+                    }
+                }
+            }
+            return
+        }
+        Parallel.forEachChunk(count: columnBlocks) { range in
             var w = kernel
-            let tileRows = min(panels, tilePanels) * PackedWeight.panelWidth
             let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * inFeatures)
             defer { tile.deallocate() }
-            for block in range {
-                let first = block * tilePanels, last = min(panels, first + tilePanels)
+            for columnBlock in range {
+                let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
                 qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32(inFeatures), path.code)
-                let start = first * PackedWeight.panelWidth
-                let columns = min(outFeatures, last * PackedWeight.panelWidth) - start
-                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns, k: inFeatures,
-                           a: x, lda: inFeatures, b: tile, ldb: inFeatures, c: y + start, ldc: outFeatures)
+                for start in stride(from: 0, to: rows, by: rowBlock) {
+                    tileProduct(tile, first: first, last: last, x: x + start * inFeatures,
+                                rows: min(rows, start + rowBlock) - start, y: y + start * outFeatures,
+                                inFeatures: inFeatures, outFeatures: outFeatures)
+                }
             }
         }
+    }
+
+    /// y[:, first·16 ..< last·16] = x · tileᵀ for one block of dequantized panels.
+    @inline(__always)
+    static func tileProduct(
+        _ tile: UnsafePointer<Float>, first: Int, last: Int, x: UnsafePointer<Float>, rows: Int,
+        y: UnsafeMutablePointer<Float>, inFeatures: Int, outFeatures: Int
+    ) {
+        let start = first * PackedWeight.panelWidth
+        let columns = min(outFeatures, last * PackedWeight.panelWidth) - start
+        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns, k: inFeatures,
+                   a: x, lda: inFeatures, b: tile, ldb: inFeatures, c: y + start, ldc: outFeatures)
     }
 
     /// Int8 activations: quantize every row once, then integer products per panel (fp8 weights: dequantize the
@@ -102,8 +136,17 @@ public enum PackedMatmul {
             scales.deallocate()
             sums.deallocate()
         }
-        qk_quantize_rows(input, Int32(rows), Int32(inFeatures), Int32(padded), w.group_size, w.group_count, dynamic,
-                         staticScale, zeroPoint, codes, scales, needsSums ? sums : nil, path.code)
+        do {
+            nonisolated(unsafe) let (x, c, s, a) = (input, codes, scales, sums)
+            let (groupSize, groupCount) = (w.group_size, w.group_count)
+            // Rows are independent: prefill quantizes them in parallel (32 rows of 576 take ~10 µs).
+            Parallel.forEachChunk(count: rows, minimumPerChunk: 32) { range in
+                let first = range.lowerBound
+                qk_quantize_rows(x + first * inFeatures, Int32(range.count), Int32(inFeatures), Int32(padded), groupSize,
+                                 groupCount, dynamic, staticScale, zeroPoint, c + first * padded, s + first,
+                                 needsSums ? a + first * Int(groupCount) : nil, path.code)
+            }
+        }
         if w.format == Int32(QK_FORMAT_FP8E4M3) {
             let values = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
             defer { values.deallocate() }
