@@ -9,8 +9,9 @@ import TensorCore
 /// FP8): few rows convert the codes in registers (decode GEMV); many rows dequantize blocks of weight rows to a float
 /// tile and multiply it with BLAS sgemm. Output panels of 16 features are split across `Parallel` workers.
 public enum PackedMatmul {
-    /// Rows from which float activations take the dequantized-tile + sgemm route.
-    static let tileRowThreshold = 8
+    /// Rows from which float activations take the dequantized-tile + sgemm route (below it, converting codes in
+    /// registers once per 4 rows is cheaper than writing the tile: measured crossover 32-64 rows on SmolLM2 shapes).
+    static let tileRowThreshold = 48
     /// Panels (of 16 output features) per dequantized tile: large, because each sgemm call packs all input rows again.
     static let tilePanels = 32
 
@@ -76,7 +77,7 @@ public enum PackedMatmul {
                 defer { tile.deallocate() }
                 for columnBlock in 0..<columnBlocks {
                     let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
-                    qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32(inFeatures), path.code)
+                    qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
                     for rowIndex in range {
                         let start = rowIndex * rowBlock, count = min(rows, start + rowBlock) - start
                         tileProduct(tile, first: first, last: last, x: x + start * inFeatures, rows: count,
@@ -92,7 +93,7 @@ public enum PackedMatmul {
             defer { tile.deallocate() }
             for columnBlock in range {
                 let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
-                qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32(inFeatures), path.code)
+                qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
                 for start in stride(from: 0, to: rows, by: rowBlock) {
                     tileProduct(tile, first: first, last: last, x: x + start * inFeatures,
                                 rows: min(rows, start + rowBlock) - start, y: y + start * outFeatures,
@@ -102,7 +103,7 @@ public enum PackedMatmul {
         }
     }
 
-    /// y[:, first·16 ..< last·16] = x · tileᵀ for one block of dequantized panels.
+    /// y[:, first·16 ..< last·16] = x · tile for one block of dequantized panels (`tile: [inFeatures, 16·(last − first)]`).
     @inline(__always)
     static func tileProduct(
         _ tile: UnsafePointer<Float>, first: Int, last: Int, x: UnsafePointer<Float>, rows: Int,
@@ -110,8 +111,8 @@ public enum PackedMatmul {
     ) {
         let start = first * PackedWeight.panelWidth
         let columns = min(outFeatures, last * PackedWeight.panelWidth) - start
-        BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns, k: inFeatures,
-                   a: x, lda: inFeatures, b: tile, ldb: inFeatures, c: y + start, ldc: outFeatures)
+        BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: columns, k: inFeatures,
+                   a: x, lda: inFeatures, b: tile, ldb: (last - first) * PackedWeight.panelWidth, c: y + start, ldc: outFeatures)
     }
 
     /// Int8 activations: quantize every row once, then integer products per panel (fp8 weights: dequantize the
@@ -172,18 +173,12 @@ public enum PackedMatmul {
 extension PackedWeight {
     /// Calls `body` with the C view of this weight (pointers valid only inside `body`).
     func withKernelWeight<R>(_ body: (qk_weight) -> R) -> R {
-        let formatCode: Int32 =
-            switch format {
-            case .int8: Int32(QK_FORMAT_INT8)
-            case .uint4: Int32(QK_FORMAT_UINT4)
-            case .fp8e4m3: Int32(QK_FORMAT_FP8E4M3)
-            }
         return codes.withUnsafeBufferPointer { codes in
             scales.withUnsafeBufferPointer { scales in
                 offsets.withUnsafeBufferPointer { offsets in
                     codeSums.withUnsafeBufferPointer { sums in
                         body(qk_weight(
-                            format: formatCode, out_features: Int32(outFeatures), in_features: Int32(inFeatures),
+                            format: format.kernelCode, out_features: Int32(outFeatures), in_features: Int32(inFeatures),
                             group_size: Int32(groupSize), group_count: Int32(groupCount),
                             padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
                             codes: codes.baseAddress, scales: scales.baseAddress,

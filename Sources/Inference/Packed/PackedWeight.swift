@@ -1,3 +1,4 @@
+import CQuantKernels
 import QuantCore
 
 /// Weight codes kept in memory the way the packed kernels read them, with their per-group parameters.
@@ -22,9 +23,18 @@ public struct PackedWeight: Sendable {
         case uint4
         /// One byte per code (OCP FP8 E4M3FN: bias 7, no infinities, S.1111.111 is NaN); x = scale[g] · fp8(q).
         case fp8e4m3
+
+        /// The C side's number for the format.
+        var kernelCode: Int32 {
+            switch self {
+            case .int8: Int32(QK_FORMAT_INT8)
+            case .uint4: Int32(QK_FORMAT_UINT4)
+            case .fp8e4m3: Int32(QK_FORMAT_FP8E4M3)
+            }
+        }
     }
 
-    /// Output features per panel of the layout.
+    /// Output features per panel of the layout (`QK_PANEL` in C).
     public static let panelWidth = 16
 
     public let format: Format
@@ -57,7 +67,7 @@ public struct PackedWeight: Sendable {
     public init(int8 codes: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int) throws(QuantError) {
         try self.init(
             format: .int8, codeCount: codes.count, scales: scales, offsets: nil, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { codes.withUnsafeBufferPointer { UnsafeRawBufferPointer($0) } }
+            inFeatures: inFeatures, groupSize: groupSize) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     /// Packs 4-bit codes (one code 0...15 per element): x = scales[i] · q + offsets[i], i = row · groupCount + g.
@@ -75,7 +85,7 @@ public struct PackedWeight: Sendable {
         }
         try self.init(
             format: .uint4, codeCount: codes.count, scales: scales, offsets: offsets, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { codes.withUnsafeBufferPointer { UnsafeRawBufferPointer($0) } }
+            inFeatures: inFeatures, groupSize: groupSize) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     /// Packs FP8 E4M3FN codes: x = scales[row · groupCount + g] · fp8(q).
@@ -87,12 +97,12 @@ public struct PackedWeight: Sendable {
         }
         try self.init(
             format: .fp8e4m3, codeCount: codes.count, scales: scales, offsets: nil, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { codes.withUnsafeBufferPointer { UnsafeRawBufferPointer($0) } }
+            inFeatures: inFeatures, groupSize: groupSize) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     private init(
         format: Format, codeCount: Int, scales: [Float], offsets: [Float]?, outFeatures: Int, inFeatures: Int,
-        groupSize: Int, source: () -> UnsafeRawBufferPointer
+        groupSize: Int, withCodes: ((UnsafeRawBufferPointer) -> Void) -> Void
     ) throws(QuantError) {
         let place = "PackedWeight(\(format.rawValue))"
         guard outFeatures > 0, inFeatures > 0 else {
@@ -133,22 +143,21 @@ public struct PackedWeight: Sendable {
         self.paddedInFeatures = padded
         self.panelCount = panels
         let panelBytes = format == .uint4 ? padded * width / 2 : padded * width
-        let raw = source()
         var packed = [UInt8](repeating: 0, count: panels * panelBytes)
         var sums = [Int32](repeating: 0, count: format == .fp8e4m3 ? 0 : panels * groups * width)
+        withCodes { raw in
+            packed.withUnsafeMutableBufferPointer { target in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    qk_pack(format.kernelCode, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(outFeatures),
+                            Int32(inFeatures), Int32(size), Int32(groups), Int32(padded), target.baseAddress,
+                            sums.isEmpty ? nil : sums.baseAddress)
+                }
+            }
+        }
         var panelScales = [Float](repeating: 0, count: panels * groups * width)
         var panelOffsets = [Float](repeating: 0, count: offsets == nil ? 0 : panels * groups * width)
         for row in 0..<outFeatures {
             let (panel, lane) = row.quotientAndRemainder(dividingBy: width)
-            for column in 0..<inFeatures {
-                let code = raw[row * inFeatures + column]
-                let (byte, shift) = Self.position(format: format, lane: lane, column: column)
-                packed[panel * panelBytes + byte] |= code << shift
-                if format != .fp8e4m3 {
-                    let value = format == .int8 ? Int32(Int8(bitPattern: code)) : Int32(code)
-                    sums[(panel * groups + column / size) * width + lane] += value
-                }
-            }
             for group in 0..<groups {
                 panelScales[(panel * groups + group) * width + lane] = scales[row * groups + group]
                 if let offsets { panelOffsets[(panel * groups + group) * width + lane] = offsets[row * groups + group] }
