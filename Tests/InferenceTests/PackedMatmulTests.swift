@@ -39,6 +39,26 @@ struct PackedMatmulTests {
         }
     }
 
+    /// More rows than one 256-row block: one tile (workers split the row blocks) and several tiles.
+    @Test(arguments: [PackedWeight.Format.int8, .uint4, .fp8e4m3], [(16, 33, 32), (40, 100, 100), (700, 72, 64)])
+    func manyRowsEqualTheReference(format: PackedWeight.Format, shape: (Int, Int, Int)) throws {
+        let (outFeatures, inFeatures, groupSize) = shape
+        let w = try PackedFixtures.weight(format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: 5)
+        let rows = 300
+        let x = PackedFixtures.input(rows: rows, columns: inFeatures, seed: 9)
+        let magnitudes = PackedFixtures.magnitudes(
+            weight: w.packed.dequantized(), input: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures)
+        for activation in [PackedActivation.float, .int8PerToken] {
+            let expected = Self.product(w.packed, activation, x, rows: rows, path: nil)
+            for path in KernelPath.supported {
+                let actual = Self.product(w.packed, activation, x, rows: rows, path: path)
+                let (error, at) = PackedFixtures.worstRelative(actual, expected, magnitudes: magnitudes)
+                #expect(error <= Self.kernelTolerance,
+                        "\(path) \(format) \(activation) [\(outFeatures), \(inFeatures)] rows \(rows): output \(at) is \(at >= 0 ? actual[at] : 0), reference \(at >= 0 ? expected[at] : 0)")
+            }
+        }
+    }
+
     @Test(arguments: [PackedWeight.Format.int8, .uint4, .fp8e4m3], activations)
     func referenceEqualsTheFakeQuantProduct(format: PackedWeight.Format, activation: PackedActivation) throws {
         for (index, (outFeatures, inFeatures, groupSize)) in Self.shapes.enumerated() {

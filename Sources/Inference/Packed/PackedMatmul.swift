@@ -12,7 +12,8 @@ public enum PackedMatmul {
     /// Rows from which float activations take the dequantized-tile + sgemm route (below it, converting codes in
     /// registers once per 4 rows is cheaper than writing the tile: measured crossover 32-64 rows on SmolLM2 shapes).
     static let tileRowThreshold = 48
-    /// Panels (of 16 output features) per dequantized tile: large, because each sgemm call packs all input rows again.
+    /// Largest panel count (of 16 output features) per dequantized tile: large, because each sgemm call packs its
+    /// input rows again, yet a 576-wide tile (1.2 MB) stays in L2.
     static let tilePanels = 32
 
     /// output[rows, outFeatures] = act(input[rows, inFeatures]) · Wᵀ on `KernelPath.current` (no bias: the caller
@@ -64,13 +65,19 @@ public enum PackedMatmul {
             }
             return
         }
-        // Like BLAS.parallelMatmulTransposed: fixed blocks of rows (so results do not depend on the thread count),
-        // each worker dequantizing its own tiles (cheap next to the product) and streaming all of the weight.
+        // Every sgemm call covers one fixed (256-row block, tile) pair whatever the worker count, so results do not
+        // depend on QUANTA_THREADS (OpenBLAS picks kernels by shape). Workers take whole tiles when there are enough
+        // (each tile is dequantized once and serves every row block), else whole row blocks (each worker
+        // dequantizing every tile for its rows).
         let rowBlock = BLAS.rowBlock
         let rowBlocks = (rows + rowBlock - 1) / rowBlock
-        let columnBlocks = (panels + tilePanels - 1) / tilePanels
-        let tileRows = min(panels, tilePanels) * PackedWeight.panelWidth
-        if rowBlocks >= Parallel.threadCount || columnBlocks == 1 {
+        // An even number of tiles (from the shape alone) keeps two workers balanced.
+        var columnBlocks = max(2, (panels + tilePanels - 1) / tilePanels)
+        columnBlocks = min(panels, (columnBlocks + 1) / 2 * 2)
+        let tilePanels = (panels + columnBlocks - 1) / columnBlocks
+        columnBlocks = (panels + tilePanels - 1) / tilePanels
+        let tileRows = tilePanels * PackedWeight.panelWidth
+        if columnBlocks < Parallel.threadCount && rowBlocks > 1 {
             Parallel.forEachChunk(count: rowBlocks) { range in
                 var w = kernel
                 let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * inFeatures)
