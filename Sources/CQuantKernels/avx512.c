@@ -216,9 +216,11 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
     for (int g = 0; g < G; g++) {
         const int s0 = g * w->group_size / step;
         const int s1 = (qk_group_end(w, g) + step - 1) / step;
-        __m512 dot[4][2];
+        // Few rows: a second accumulator per output halves the FMA dependency chains (else latency-bound).
+        const int SPLIT = NR <= 2;
+        __m512 dot[4][2], dot2[4][2];
         for (int i = 0; i < NR; i++)
-            for (int j = 0; j < NP; j++) dot[i][j] = _mm512_setzero_ps();
+            for (int j = 0; j < NP; j++) dot[i][j] = dot2[i][j] = _mm512_setzero_ps();
         for (int s = s0; s < s1; s++) {
             const float *xs[4];
             for (int i = 0; i < NR; i++) xs[i] = s < full_steps ? row[i] + (size_t)s * step : tail[i];
@@ -233,7 +235,8 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
                         __m512 hi = _mm512_permutexvar_ps(_mm512_srli_epi32(v[j], 8 * c + 4), nibble_values);
                         for (int i = 0; i < NR; i++) {
                             dot[i][j] = _mm512_fmadd_ps(lo, _mm512_set1_ps(xs[i][c]), dot[i][j]);
-                            dot[i][j] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xs[i][c + 4]), dot[i][j]);
+                            if (SPLIT) dot2[i][j] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xs[i][c + 4]), dot2[i][j]);
+                            else dot[i][j] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xs[i][c + 4]), dot[i][j]);
                         }
                     }
                 }
@@ -241,7 +244,10 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
                 for (int c = 0; c < 4; c++) {
                     for (int j = 0; j < NP; j++) {
                         __m512 f = qk_byte_column(v[j], c, FORMAT);
-                        for (int i = 0; i < NR; i++) dot[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(xs[i][c]), dot[i][j]);
+                        for (int i = 0; i < NR; i++) {
+                            if (SPLIT && (c & 1)) dot2[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(xs[i][c]), dot2[i][j]);
+                            else dot[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(xs[i][c]), dot[i][j]);
+                        }
                     }
                 }
             }
@@ -249,7 +255,10 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
         for (int j = 0; j < NP; j++) {
             const size_t index = ((size_t)(p + j) * G + g) * QK_PANEL;
             const __m512 scale = _mm512_loadu_ps(w->scales + index);
-            for (int i = 0; i < NR; i++) total[i][j] = _mm512_fmadd_ps(scale, dot[i][j], total[i][j]);
+            for (int i = 0; i < NR; i++) {
+                if (SPLIT) dot[i][j] = _mm512_add_ps(dot[i][j], dot2[i][j]);
+                total[i][j] = _mm512_fmadd_ps(scale, dot[i][j], total[i][j]);
+            }
             if (FORMAT == QK_FORMAT_UINT4) {
                 const __m512 offset = _mm512_loadu_ps(w->offsets + index);
                 for (int i = 0; i < NR; i++)

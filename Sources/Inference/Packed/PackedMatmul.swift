@@ -60,8 +60,9 @@ public enum PackedMatmul {
         if rows < tileRowThreshold {
             Parallel.forEachChunk(count: panels, minimumPerChunk: 2) { range in
                 var w = kernel
-                qk_matmul_f32(&w, x, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), y,
-                              Int32(outFeatures), path.code)
+                qk_matmul_f32(
+                    &w, x, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), y,
+                    Int32(outFeatures), path.code)
             }
             return
         }
@@ -84,11 +85,13 @@ public enum PackedMatmul {
                 defer { tile.deallocate() }
                 for columnBlock in 0..<columnBlocks {
                     let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
-                    qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
+                    qk_dequantize_panels(
+                        &w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
                     for rowIndex in range {
                         let start = rowIndex * rowBlock, count = min(rows, start + rowBlock) - start
-                        tileProduct(tile, first: first, last: last, x: x + start * inFeatures, rows: count,
-                                    y: y + start * outFeatures, inFeatures: inFeatures, outFeatures: outFeatures)
+                        tileProduct(
+                            tile, first: first, last: last, x: x + start * inFeatures, rows: count,
+                            y: y + start * outFeatures, inFeatures: inFeatures, outFeatures: outFeatures)
                     }
                 }
             }
@@ -100,11 +103,13 @@ public enum PackedMatmul {
             defer { tile.deallocate() }
             for columnBlock in range {
                 let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
-                qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
+                qk_dequantize_panels(
+                    &w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
                 for start in stride(from: 0, to: rows, by: rowBlock) {
-                    tileProduct(tile, first: first, last: last, x: x + start * inFeatures,
-                                rows: min(rows, start + rowBlock) - start, y: y + start * outFeatures,
-                                inFeatures: inFeatures, outFeatures: outFeatures)
+                    tileProduct(
+                        tile, first: first, last: last, x: x + start * inFeatures,
+                        rows: min(rows, start + rowBlock) - start, y: y + start * outFeatures,
+                        inFeatures: inFeatures, outFeatures: outFeatures)
                 }
             }
         }
@@ -118,8 +123,10 @@ public enum PackedMatmul {
     ) {
         let start = first * PackedWeight.panelWidth
         let columns = min(outFeatures, last * PackedWeight.panelWidth) - start
-        BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: columns, k: inFeatures,
-                   a: x, lda: inFeatures, b: tile, ldb: (last - first) * PackedWeight.panelWidth, c: y + start, ldc: outFeatures)
+        BLAS.sgemm(
+            transposeA: false, transposeB: false, m: rows, n: columns, k: inFeatures,
+            a: x, lda: inFeatures, b: tile, ldb: (last - first) * PackedWeight.panelWidth, c: y + start,
+            ldc: outFeatures)
     }
 
     /// Int8 activations: quantize every row once, then integer products per panel (fp8 weights: dequantize the
@@ -150,9 +157,10 @@ public enum PackedMatmul {
             // Rows are independent: prefill quantizes them in parallel (32 rows of 576 take ~10 µs).
             Parallel.forEachChunk(count: rows, minimumPerChunk: 32) { range in
                 let first = range.lowerBound
-                qk_quantize_rows(x + first * inFeatures, Int32(range.count), Int32(inFeatures), Int32(padded), groupSize,
-                                 groupCount, dynamic, staticScale, zeroPoint, c + first * padded, s + first,
-                                 needsSums ? a + first * Int(groupCount) : nil, path.code)
+                qk_quantize_rows(
+                    x + first * inFeatures, Int32(range.count), Int32(inFeatures), Int32(padded), groupSize,
+                    groupCount, dynamic, staticScale, zeroPoint, c + first * padded, s + first,
+                    needsSums ? a + first * Int(groupCount) : nil, path.code)
             }
         }
         if w.format == Int32(QK_FORMAT_FP8E4M3) {
@@ -171,8 +179,9 @@ public enum PackedMatmul {
         let kernel = w, outFeatures = Int(w.out_features)
         Parallel.forEachChunk(count: Int(w.panel_count), minimumPerChunk: 2) { range in
             var w = kernel
-            qk_matmul_a8(&w, c, s, needsSums ? a : nil, zeroPoint, Int32(rows), Int32(range.lowerBound),
-                         Int32(range.upperBound), y, Int32(outFeatures), path.code)
+            qk_matmul_a8(
+                &w, c, s, needsSums ? a : nil, zeroPoint, Int32(rows), Int32(range.lowerBound),
+                Int32(range.upperBound), y, Int32(outFeatures), path.code)
         }
     }
 }
@@ -184,13 +193,15 @@ extension PackedWeight {
             scales.withUnsafeBufferPointer { scales in
                 offsets.withUnsafeBufferPointer { offsets in
                     codeSums.withUnsafeBufferPointer { sums in
-                        body(qk_weight(
-                            format: format.kernelCode, out_features: Int32(outFeatures), in_features: Int32(inFeatures),
-                            group_size: Int32(groupSize), group_count: Int32(groupCount),
-                            padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
-                            codes: codes.baseAddress, scales: scales.baseAddress,
-                            offsets: offsets.isEmpty ? nil : offsets.baseAddress,
-                            code_sums: sums.isEmpty ? nil : sums.baseAddress))
+                        body(
+                            qk_weight(
+                                format: format.kernelCode, out_features: Int32(outFeatures),
+                                in_features: Int32(inFeatures),
+                                group_size: Int32(groupSize), group_count: Int32(groupCount),
+                                padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
+                                codes: codes.baseAddress, scales: scales.baseAddress,
+                                offsets: offsets.isEmpty ? nil : offsets.baseAddress,
+                                code_sums: sums.isEmpty ? nil : sums.baseAddress))
                     }
                 }
             }

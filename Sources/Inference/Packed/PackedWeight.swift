@@ -64,10 +64,13 @@ public struct PackedWeight: Sendable {
     /// - Parameters: `codes`: `[outFeatures, inFeatures]` row-major; `scales`: `[outFeatures, groupCount]`.
     /// - Throws: `QuantError.shapeMismatch` for a code or scale count that does not fit the shape,
     ///   `.invalidConfiguration` for a non-positive dimension or group size, `.nonFiniteInput` for a NaN/infinite scale.
-    public init(int8 codes: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int) throws(QuantError) {
+    public init(int8 codes: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int)
+        throws(QuantError)
+    {
         try self.init(
             format: .int8, codeCount: codes.count, scales: scales, offsets: nil, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { body in codes.withUnsafeBytes { body($0) } }
+            inFeatures: inFeatures, groupSize: groupSize
+        ) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     /// Packs 4-bit codes (one code 0...15 per element): x = scales[i] · q + offsets[i], i = row · groupCount + g.
@@ -80,24 +83,29 @@ public struct PackedWeight: Sendable {
         if let index = codes.firstIndex(where: { $0 > 15 }) {
             throw .invalidConfiguration(
                 field: "codes",
-                reason: "PackedWeight(uint4): code \(codes[index]) at element \(index) (row \(index / max(inFeatures, 1)), "
+                reason:
+                    "PackedWeight(uint4): code \(codes[index]) at element \(index) (row \(index / max(inFeatures, 1)), "
                     + "column \(index % max(inFeatures, 1))) is outside 0...15")
         }
         try self.init(
             format: .uint4, codeCount: codes.count, scales: scales, offsets: offsets, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { body in codes.withUnsafeBytes { body($0) } }
+            inFeatures: inFeatures, groupSize: groupSize
+        ) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     /// Packs FP8 E4M3FN codes: x = scales[row · groupCount + g] · fp8(q).
     /// - Throws: as the int8 initializer, and `.nonFiniteInput` naming the first NaN code (0x7F or 0xFF).
-    public init(fp8e4m3 codes: [UInt8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int) throws(QuantError) {
+    public init(fp8e4m3 codes: [UInt8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int)
+        throws(QuantError)
+    {
         if let index = codes.firstIndex(where: { $0 & 0x7F == 0x7F }) {
             throw .nonFiniteInput(
                 "PackedWeight(fp8e4m3): code 0x\(String(codes[index], radix: 16)) at element \(index) is NaN")
         }
         try self.init(
             format: .fp8e4m3, codeCount: codes.count, scales: scales, offsets: nil, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { body in codes.withUnsafeBytes { body($0) } }
+            inFeatures: inFeatures, groupSize: groupSize
+        ) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     private init(
@@ -110,25 +118,34 @@ public struct PackedWeight: Sendable {
                 field: "shape", reason: "\(place): shape [\(outFeatures), \(inFeatures)] must have positive dimensions")
         }
         guard groupSize > 0 else {
-            throw .invalidConfiguration(field: "group_size", reason: "\(place): group size must be > 0, got \(groupSize)")
+            throw .invalidConfiguration(
+                field: "group_size", reason: "\(place): group size must be > 0, got \(groupSize)")
         }
         let (elements, overflow) = outFeatures.multipliedReportingOverflow(by: inFeatures)
         guard !overflow, codeCount == elements else {
-            throw .shapeMismatch("\(place): \(codeCount) codes for shape [\(outFeatures), \(inFeatures)] (\(overflow ? "overflow" : "\(elements)") expected)")
+            throw .shapeMismatch(
+                "\(place): \(codeCount) codes for shape [\(outFeatures), \(inFeatures)] (\(overflow ? "overflow" : "\(elements)") expected)"
+            )
         }
         let size = min(groupSize, inFeatures)
         let groups = (inFeatures + size - 1) / size
         guard scales.count == outFeatures * groups else {
-            throw .shapeMismatch("\(place): \(scales.count) scales for \(outFeatures) rows × \(groups) groups of \(size) (\(outFeatures * groups) expected)")
+            throw .shapeMismatch(
+                "\(place): \(scales.count) scales for \(outFeatures) rows × \(groups) groups of \(size) (\(outFeatures * groups) expected)"
+            )
         }
         if let offsets, offsets.count != scales.count {
-            throw .shapeMismatch("\(place): \(offsets.count) offsets for \(outFeatures) rows × \(groups) groups (\(scales.count) expected)")
+            throw .shapeMismatch(
+                "\(place): \(offsets.count) offsets for \(outFeatures) rows × \(groups) groups (\(scales.count) expected)"
+            )
         }
         if let index = scales.firstIndex(where: { !$0.isFinite }) {
-            throw .nonFiniteInput("\(place): scale \(index) (row \(index / groups), group \(index % groups)) is \(scales[index])")
+            throw .nonFiniteInput(
+                "\(place): scale \(index) (row \(index / groups), group \(index % groups)) is \(scales[index])")
         }
         if let offsets, let index = offsets.firstIndex(where: { !$0.isFinite }) {
-            throw .nonFiniteInput("\(place): offset \(index) (row \(index / groups), group \(index % groups)) is \(offsets[index])")
+            throw .nonFiniteInput(
+                "\(place): offset \(index) (row \(index / groups), group \(index % groups)) is \(offsets[index])")
         }
         let width = Self.panelWidth
         let step = format == .uint4 ? 8 : 4
@@ -148,9 +165,10 @@ public struct PackedWeight: Sendable {
         withCodes { raw in
             packed.withUnsafeMutableBufferPointer { target in
                 sums.withUnsafeMutableBufferPointer { sums in
-                    qk_pack(format.kernelCode, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(outFeatures),
-                            Int32(inFeatures), Int32(size), Int32(groups), Int32(padded), target.baseAddress,
-                            sums.isEmpty ? nil : sums.baseAddress)
+                    qk_pack(
+                        format.kernelCode, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(outFeatures),
+                        Int32(inFeatures), Int32(size), Int32(groups), Int32(padded), target.baseAddress,
+                        sums.isEmpty ? nil : sums.baseAddress)
                 }
             }
         }
@@ -181,7 +199,9 @@ public struct PackedWeight: Sendable {
     }
 
     /// Bytes of one panel's codes.
-    var panelByteCount: Int { format == .uint4 ? paddedInFeatures * Self.panelWidth / 2 : paddedInFeatures * Self.panelWidth }
+    var panelByteCount: Int {
+        format == .uint4 ? paddedInFeatures * Self.panelWidth / 2 : paddedInFeatures * Self.panelWidth
+    }
 
     /// Whether every group boundary but the row's end falls on a layout step, as the fast kernels need; other group
     /// sizes (not a multiple of 4, or of 8 for uint4) run the reference.
@@ -242,7 +262,8 @@ public struct PackedWeight: Sendable {
             let scale = scales[index]
             let offset = offsets.isEmpty ? 0 : offsets[index]
             for column in (group * groupSize)..<min(inFeatures, (group + 1) * groupSize) {
-                target[column] = format == .uint4
+                target[column] =
+                    format == .uint4
                     ? scale * codeValue(row: row, column: column) + offset
                     : scale * codeValue(row: row, column: column)
             }
