@@ -156,3 +156,27 @@ void qk_pack(int format, const uint8_t *codes, int out_features, int in_features
         }
     }
 }
+
+void qk_dequantize_row(const qk_weight *w, int row, float *target) {
+    const int p = row / QK_PANEL, lane = row % QK_PANEL;
+    const uint8_t *panel = w->codes + (size_t)p * qk_panel_bytes(w);
+    for (int g = 0; g < w->group_count; g++) {
+        const size_t index = ((size_t)p * w->group_count + g) * QK_PANEL + lane;
+        const float scale = w->scales[index];
+        const int end = qk_group_end(w, g);
+        if (w->format == QK_FORMAT_UINT4) {
+            const float offset = w->offsets[index];
+            for (int k = g * w->group_size; k < end; k++) {
+                // Two statements: no fused multiply-add, so the values equal scale · q + offset rounded twice,
+                // as Swift computes them (clang contracts only within one expression).
+                const float product = scale * (float)qk_code(w, panel, lane, k);
+                target[k] = product + offset;
+            }
+        } else if (w->format == QK_FORMAT_INT8) {
+            for (int k = g * w->group_size; k < end; k++) target[k] = scale * (float)qk_code(w, panel, lane, k);
+        } else {
+            for (int k = g * w->group_size; k < end; k++)
+                target[k] = scale * qk_fp8_value(panel[(size_t)(k >> 2) * 64 + lane * 4 + (k & 3)]);
+        }
+    }
+}

@@ -40,6 +40,9 @@ typedef struct {
 void qk_pack(int format, const uint8_t *codes, int out_features, int in_features, int group_size, int group_count,
              int padded_in, uint8_t *packed, int32_t *code_sums);
 
+/// Writes row `row`'s in_features dequantized values (scale · code (+ offset)) to `target` (embedding lookups).
+void qk_dequantize_row(const qk_weight *w, int row, float *target);
+
 /// Whether this CPU can run `path`.
 int qk_cpu_supports(int path);
 

@@ -257,16 +257,9 @@ public struct PackedWeight: Sendable {
     /// Writes row `row`'s `inFeatures` dequantized values (an embedding lookup in a packed tied table).
     public func dequantizeRow(_ row: Int, into target: UnsafeMutablePointer<Float>) {
         precondition(row >= 0 && row < outFeatures, "row \(row) of \(outFeatures)")
-        for group in 0..<groupCount {
-            let index = parameterIndex(row: row, group: group)
-            let scale = scales[index]
-            let offset = offsets.isEmpty ? 0 : offsets[index]
-            for column in (group * groupSize)..<min(inFeatures, (group + 1) * groupSize) {
-                target[column] =
-                    format == .uint4
-                    ? scale * codeValue(row: row, column: column) + offset
-                    : scale * codeValue(row: row, column: column)
-            }
+        withKernelWeight { kernelWeight in
+            var w = kernelWeight
+            qk_dequantize_row(&w, Int32(row), target)
         }
     }
 }
