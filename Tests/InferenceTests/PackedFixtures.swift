@@ -49,6 +49,22 @@ enum PackedFixtures {
         }
     }
 
+    /// |w| per element of the terms the kernels add: |scale · q| + |offset| for uint4 (they compute scale · Σ x·q +
+    /// offset · Σ x, which does not cancel to 0 where scale · q + offset does), |ŵ| otherwise; `[out, in]`.
+    static func termMagnitudes(_ w: Weight) -> [Float] {
+        let packed = w.packed
+        guard packed.format == .uint4 else { return packed.dequantized().map(abs) }
+        var result = [Float](repeating: 0, count: packed.outFeatures * packed.inFeatures)
+        for out in 0..<packed.outFeatures {
+            for k in 0..<packed.inFeatures {
+                let index = out * packed.groupCount + k / packed.groupSize
+                result[out * packed.inFeatures + k] =
+                    abs(w.scales[index] * Float(w.codes[out * packed.inFeatures + k])) + abs(w.offsets[index])
+            }
+        }
+        return result
+    }
+
     /// `[rows, columns]` activations: mostly in [-2, 2] with a few outliers and, in row 1, an all-zero row.
     static func input(rows: Int, columns: Int, seed: UInt64) -> [Float] {
         var rng = SplitMix64(seed: seed ^ 0x9E37_79B9_7F4A_7C15)

@@ -17,7 +17,7 @@ struct PackedMatmulTests {
     /// per-channel, and group sizes the fast kernels do not take (12 for uint4, 7).
     static let shapes: [(Int, Int, Int)] = [
         (1, 17, 17), (16, 33, 32), (33, 100, 64), (20, 576, 32), (7, 1000, 128), (40, 576, 576), (3, 100, 100),
-        (17, 64, 12), (5, 30, 7), (50, 64, 64),
+        (17, 64, 12), (5, 30, 7), (50, 64, 64), (3, 2, 2), (5, 9, 8), (33, 1, 1),
     ]
 
     @Test(arguments: [PackedWeight.Format.int8, .uint4, .fp8e4m3], activations)
@@ -25,12 +25,12 @@ struct PackedMatmulTests {
         for (index, (outFeatures, inFeatures, groupSize)) in Self.shapes.enumerated() {
             let w = try PackedFixtures.weight(
                 format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: UInt64(index))
-            let dequantized = w.packed.dequantized()
+            let terms = PackedFixtures.termMagnitudes(w)
             for rows in [1, 3, 17, 64] {
                 let x = PackedFixtures.input(rows: rows, columns: inFeatures, seed: UInt64(rows * 31 + index))
                 let expected = Self.product(w.packed, activation, x, rows: rows, path: nil)
                 let magnitudes = PackedFixtures.magnitudes(
-                    weight: dequantized, input: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures)
+                    weight: terms, input: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures)
                 for path in KernelPath.supported {
                     let actual = Self.product(w.packed, activation, x, rows: rows, path: path)
                     let (error, at) = PackedFixtures.worstRelative(actual, expected, magnitudes: magnitudes)
@@ -52,7 +52,8 @@ struct PackedMatmulTests {
         let rows = 300
         let x = PackedFixtures.input(rows: rows, columns: inFeatures, seed: 9)
         let magnitudes = PackedFixtures.magnitudes(
-            weight: w.packed.dequantized(), input: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures)
+            weight: PackedFixtures.termMagnitudes(w), input: x, rows: rows, outFeatures: outFeatures,
+            inFeatures: inFeatures)
         for activation in [PackedActivation.float, .int8PerToken] {
             let expected = Self.product(w.packed, activation, x, rows: rows, path: nil)
             for path in KernelPath.supported {
@@ -100,7 +101,8 @@ struct PackedMatmulTests {
                 }
             }
             let magnitudes = PackedFixtures.magnitudes(
-                weight: dequantized, input: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures)
+                weight: PackedFixtures.termMagnitudes(w), input: x, rows: rows, outFeatures: outFeatures,
+                inFeatures: inFeatures)
             let (error, at) = PackedFixtures.worstRelative(reference, expected, magnitudes: magnitudes)
             #expect(
                 error <= Self.fakeQuantTolerance,

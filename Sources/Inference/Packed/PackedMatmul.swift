@@ -141,6 +141,9 @@ public enum PackedMatmul {
             case .int8PerToken: (1, 0, 0)
             case let .int8Static(scale, zeroPoint): (0, scale, zeroPoint)
             }
+        precondition(
+            dynamic == 1 || (staticScale > 0 && staticScale.isFinite), "static activation scale \(staticScale)")
+        precondition((-128...127).contains(zeroPoint), "static activation zero point \(zeroPoint) outside int8")
         let padded = Int(w.padded_in), inFeatures = Int(w.in_features), groups = Int(w.group_count)
         let needsSums = w.format == Int32(QK_FORMAT_UINT4)
         let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * padded)
