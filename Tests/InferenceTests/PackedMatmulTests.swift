@@ -1,3 +1,4 @@
+import Foundation
 import Inference
 import QuantCore
 import Testing
@@ -111,9 +112,16 @@ struct PackedMatmulTests {
         }
     }
 
-    @Test func currentPathIsSupportedAndPortableIsAlwaysThere() {
+    /// `QUANTA_KERNEL` forces the path for the whole process (run the suite with QUANTA_KERNEL=avx2 or portable to
+    /// check every layer on a fallback); unset, the best path the CPU has.
+    @Test func environmentChoosesThePath() {
         #expect(KernelPath.current.isSupported)
         #expect(KernelPath.supported.last == .portable)
+        if let name = ProcessInfo.processInfo.environment["QUANTA_KERNEL"], !name.isEmpty {
+            #expect(KernelPath.current.rawValue == name)
+        } else {
+            #expect(KernelPath.current == KernelPath.supported[0])
+        }
     }
 
     /// Runs `path` (nil: the reference) on `x: [rows, inFeatures]`.

@@ -5,16 +5,23 @@ import Foundation
 public enum KernelPath: String, Sendable, CaseIterable {
     case vnni, avx2, portable
 
-    /// The best path this CPU supports, lowered by the environment variable `QUANTA_KERNEL` (`avx2` or `portable`)
-    /// when it names a path the CPU supports (a request above the CPU's best is ignored: it would fault).
+    /// The best path this CPU supports, or the one the environment variable `QUANTA_KERNEL` names (`vnni`, `avx2` or
+    /// `portable`) to force a fallback for a whole program. A name that is not a path, or a path this CPU cannot run,
+    /// stops the program with a message rather than running something else than asked.
     public static let current: KernelPath = {
-        let best = supported[0]
-        if let name = ProcessInfo.processInfo.environment["QUANTA_KERNEL"], let forced = KernelPath(rawValue: name),
-            forced.rank >= best.rank
-        {
-            return forced
+        guard let name = ProcessInfo.processInfo.environment["QUANTA_KERNEL"], !name.isEmpty else {
+            return supported[0]
         }
-        return best
+        guard let forced = KernelPath(rawValue: name) else {
+            preconditionFailure(
+                "QUANTA_KERNEL=\(name) is not a kernel path; allowed: \(allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        precondition(
+            forced.isSupported,
+            "QUANTA_KERNEL=\(name): this CPU cannot run it; supported: \(supported.map(\.rawValue).joined(separator: ", "))"
+        )
+        return forced
     }()
 
     /// Every path this CPU can run, best first (always ends with `portable`).
@@ -22,9 +29,6 @@ public enum KernelPath: String, Sendable, CaseIterable {
 
     /// Whether this CPU can run the path.
     public var isSupported: Bool { qk_cpu_supports(code) != 0 }
-
-    /// Position in the order vnni < avx2 < portable.
-    var rank: Int { Self.allCases.firstIndex(of: self)! }
 
     /// The C side's number for the path.
     var code: Int32 {
