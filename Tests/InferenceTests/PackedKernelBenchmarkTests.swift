@@ -3,8 +3,9 @@ import Inference
 import TensorCore
 import Testing
 
-/// Prints timings of the packed kernels next to the float (BLAS) product on SmolLM2's linear shapes; runs only when
-/// QUANTA_PACKED_BENCH=1 (it checks nothing: a benchmark, not a timed test). Threads: QUANTA_THREADS (default: all).
+/// Prints timings of the packed kernels (on `KernelPath.current`) next to the float (BLAS) product on SmolLM2's
+/// linear shapes; runs only when QUANTA_PACKED_BENCH=1 (it checks nothing: a benchmark, not a timed test).
+/// Threads: QUANTA_THREADS (default: all). `benchmarks/packed_kernels.sh` runs it.
 ///     QUANTA_PACKED_BENCH=1 QUANTA_THREADS=2 swift test -c release --skip-build --disable-xctest --filter PackedKernelBenchmark
 struct PackedKernelBenchmarkTests {
     static let enabled = ProcessInfo.processInfo.environment["QUANTA_PACKED_BENCH"] == "1"
@@ -12,9 +13,8 @@ struct PackedKernelBenchmarkTests {
     static let shapes: [(Int, Int)] = [(576, 576), (576, 192), (576, 1536), (1536, 576), (576, 49152)]
 
     @Test(.enabled(if: enabled)) func printPackedKernelTimings() throws {
-        let paths =
-            ProcessInfo.processInfo.environment["QUANTA_KERNEL"].flatMap(KernelPath.init(rawValue:)).map { [$0] }
-            ?? KernelPath.supported
+        // One path: KernelPath.current (QUANTA_KERNEL picks a fallback; portable takes minutes on the LM head).
+        let paths = [KernelPath.current]
         print("threads \(Parallel.threadCount); medians in ms; GB/s of weight bytes for decode, GFLOP/s for prefill")
         for (inFeatures, outFeatures) in Self.shapes {
             let weightFloats = (0..<(outFeatures * inFeatures)).map { Float(($0 * 7919) % 255) / 255 - 0.5 }
