@@ -23,7 +23,10 @@ let package = Package(
         .target(name: "JSONCore", dependencies: [], exclude: ["README.md"], swiftSettings: native),
         .target(name: "ModelFormats", dependencies: ["TensorCore", "JSONCore"], exclude: ["README.md"], swiftSettings: native),
         .target(name: "Tokenization", dependencies: ["JSONCore"], exclude: ["README.md"], swiftSettings: native),
-        .target(name: "Inference", dependencies: ["TensorCore", "QuantCore"], exclude: ["README.md"], swiftSettings: native),
+        // Packed linear kernels in C (intrinsics, runtime dispatch between VNNI, AVX2 and portable paths).
+        .target(name: "CQuantKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Inference", dependencies: ["TensorCore", "QuantCore", "CQuantKernels"], exclude: ["README.md"],
+                swiftSettings: native),
         .target(name: "QuantAlgorithms", dependencies: ["TensorCore", "QuantCore", "Inference"], exclude: ["README.md"],
                 swiftSettings: native),
         .target(name: "Quantization", dependencies: ["TensorCore", "QuantCore", "ModelFormats", "Tokenization", "Inference",

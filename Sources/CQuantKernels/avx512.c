@@ -1,0 +1,387 @@
+// AVX-512 kernels (the "vnni" path): VNNI vpdpbusd for int8 activations, register conversion for float activations.
+// Compiled for baseline x86-64 with per-function target attributes; only called after qk_cpu_supports(QK_PATH_VNNI).
+#include "internal.h"
+#include <stdlib.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define QK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")))
+#define QK_INLINE static inline __attribute__((always_inline)) QK_AVX512
+
+static inline int32_t qk_load_i32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+QK_INLINE __mmask16 qk_lane_mask(const qk_weight *w, int p) {
+    int lanes = w->out_features - p * QK_PANEL;
+    return lanes >= QK_PANEL ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+}
+
+QK_AVX512 void qk_avx512_quantize_rows(const float *x, int rows, int in_features, int padded_in, int group_size,
+                                       int group_count, int dynamic, float static_scale, int32_t zero_point,
+                                       uint8_t *codes, float *row_scales, int32_t *act_sums) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + (size_t)r * in_features;
+        uint8_t *u = codes + (size_t)r * padded_in;
+        float scale = static_scale;
+        int32_t z = zero_point;
+        if (dynamic) {
+            __m512 m = _mm512_setzero_ps();
+            int k = 0;
+            for (; k + 16 <= in_features; k += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(row + k)));
+            if (k < in_features) {
+                __mmask16 tail = (__mmask16)((1u << (in_features - k)) - 1);
+                m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail, row + k)));
+            }
+            scale = _mm512_reduce_max_ps(m) / 127.5f;
+            if (!(scale >= QK_SCALE_EPSILON)) scale = QK_SCALE_EPSILON;
+            z = 0;
+        }
+        row_scales[r] = scale;
+        const __m512 inverse = _mm512_set1_ps(1.0f / scale);
+        const __m512 lower = _mm512_set1_ps((float)(-128 - z)), upper = _mm512_set1_ps((float)(127 - z));
+        const __m512i shift = _mm512_set1_epi32(z + 128);
+        for (int k = 0; k < in_features; k += 16) {
+            int left = in_features - k;
+            __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, row + k), inverse);
+            v = _mm512_min_ps(_mm512_max_ps(v, lower), upper);
+            // cvtps rounds with MXCSR's default mode, half to even, as torch.round / the fake-quant kernels.
+            __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), shift);
+            _mm_mask_storeu_epi8(u + k, mask, _mm512_cvtepi32_epi8(q));
+        }
+        for (int k = in_features; k < padded_in; k++) u[k] = (uint8_t)(z + 128);
+        if (act_sums) {
+            for (int g = 0; g < group_count; g++) {
+                int end = (g + 1) * group_size < in_features ? (g + 1) * group_size : in_features;
+                int32_t sum = 0;
+                for (int k = g * group_size; k < end; k++) sum += (int32_t)u[k];
+                act_sums[(size_t)r * group_count + g] = sum - (end - g * group_size) * (z + 128);
+            }
+        }
+    }
+}
+
+// ---- int8 activations × int8 / uint4 weights ----
+
+/// NR rows × NP panels of outputs; IS4: uint4 weights. NR, NP, IS4 are constants at every call site.
+QK_INLINE void qk_a8_block(const qk_weight *w, const uint8_t *codes, const float *row_scales, const int32_t *act_sums,
+                           int32_t za, int r0, const int NR, int p, const int NP, const int IS4, float *out, int ldo) {
+    const size_t panel_bytes = qk_panel_bytes(w);
+    const int step = IS4 ? 8 : 4;
+    const int G = w->group_count;
+    const uint8_t *panel[2];
+    const uint8_t *a[4];
+    for (int j = 0; j < NP; j++) panel[j] = w->codes + (size_t)(p + j) * panel_bytes;
+    for (int i = 0; i < NR; i++) a[i] = codes + (size_t)(r0 + i) * w->padded_in;
+    __m512 total[4][2];
+    for (int i = 0; i < NR; i++)
+        for (int j = 0; j < NP; j++) total[i][j] = _mm512_setzero_ps();
+    const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
+    const __m512i zero_code = _mm512_set1_epi32(za);
+    for (int g = 0; g < G; g++) {
+        const int s0 = g * w->group_size / step;
+        const int s1 = (qk_group_end(w, g) + step - 1) / step;
+        __m512i acc[4][2];
+        for (int i = 0; i < NR; i++)
+            for (int j = 0; j < NP; j++) acc[i][j] = _mm512_setzero_si512();
+        for (int s = s0; s < s1; s++) {
+            if (IS4) {
+                __m512i lo[2], hi[2];
+                for (int j = 0; j < NP; j++) {
+                    __m512i v = _mm512_loadu_si512(panel[j] + (size_t)s * 64);
+                    lo[j] = _mm512_and_si512(v, low_nibbles);
+                    hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_nibbles);
+                }
+                for (int i = 0; i < NR; i++) {
+                    __m512i alo = _mm512_set1_epi32(qk_load_i32(a[i] + (size_t)s * 8));
+                    __m512i ahi = _mm512_set1_epi32(qk_load_i32(a[i] + (size_t)s * 8 + 4));
+                    for (int j = 0; j < NP; j++) {
+                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], alo, lo[j]);
+                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], ahi, hi[j]);
+                    }
+                }
+            } else {
+                __m512i v[2];
+                for (int j = 0; j < NP; j++) v[j] = _mm512_loadu_si512(panel[j] + (size_t)s * 64);
+                for (int i = 0; i < NR; i++) {
+                    __m512i av = _mm512_set1_epi32(qk_load_i32(a[i] + (size_t)s * 4));
+                    for (int j = 0; j < NP; j++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av, v[j]);
+                }
+            }
+        }
+        for (int j = 0; j < NP; j++) {
+            const size_t index = ((size_t)(p + j) * G + g) * QK_PANEL;
+            const __m512 scale = _mm512_loadu_ps(w->scales + index);
+            // Σ (u − za)·w = Σ u·w − za·Σ w: the codes' group sums were taken at pack time.
+            const __m512i correction = _mm512_mullo_epi32(zero_code, _mm512_loadu_si512(w->code_sums + index));
+            __m512 offset = _mm512_setzero_ps();
+            if (IS4) offset = _mm512_loadu_ps(w->offsets + index);
+            for (int i = 0; i < NR; i++) {
+                __m512 dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], correction));
+                total[i][j] = _mm512_fmadd_ps(scale, dot, total[i][j]);
+                if (IS4) {
+                    __m512 sum = _mm512_set1_ps((float)act_sums[(size_t)(r0 + i) * G + g]);
+                    total[i][j] = _mm512_fmadd_ps(offset, sum, total[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < NR; i++) {
+        const __m512 row_scale = _mm512_set1_ps(row_scales[r0 + i]);
+        for (int j = 0; j < NP; j++)
+            _mm512_mask_storeu_ps(out + (size_t)(r0 + i) * ldo + (p + j) * QK_PANEL, qk_lane_mask(w, p + j),
+                                  _mm512_mul_ps(total[i][j], row_scale));
+    }
+}
+
+#define QK_A8_ROWS(NP, IS4)                                                                                       \
+    do {                                                                                                          \
+        int r = 0;                                                                                                \
+        for (; r + 4 <= rows; r += 4) qk_a8_block(w, codes, row_scales, act_sums, za, r, 4, p, NP, IS4, out, ldo); \
+        switch (rows - r) {                                                                                       \
+        case 3: qk_a8_block(w, codes, row_scales, act_sums, za, r, 3, p, NP, IS4, out, ldo); break;               \
+        case 2: qk_a8_block(w, codes, row_scales, act_sums, za, r, 2, p, NP, IS4, out, ldo); break;               \
+        case 1: qk_a8_block(w, codes, row_scales, act_sums, za, r, 1, p, NP, IS4, out, ldo); break;               \
+        default: break;                                                                                           \
+        }                                                                                                         \
+    } while (0)
+
+QK_AVX512 static void qk_a8_int8(const qk_weight *w, const uint8_t *codes, const float *row_scales,
+                                 const int32_t *act_sums, int32_t za, int rows, int panel_begin, int panel_end,
+                                 float *out, int ldo) {
+    int p = panel_begin;
+    for (; p + 2 <= panel_end; p += 2) QK_A8_ROWS(2, 0);
+    if (p < panel_end) QK_A8_ROWS(1, 0);
+}
+
+QK_AVX512 static void qk_a8_uint4(const qk_weight *w, const uint8_t *codes, const float *row_scales,
+                                  const int32_t *act_sums, int32_t za, int rows, int panel_begin, int panel_end,
+                                  float *out, int ldo) {
+    int p = panel_begin;
+    for (; p + 2 <= panel_end; p += 2) QK_A8_ROWS(2, 1);
+    if (p < panel_end) QK_A8_ROWS(1, 1);
+}
+
+QK_AVX512 void qk_avx512_matmul_a8(const qk_weight *w, const uint8_t *codes, const float *row_scales,
+                                   const int32_t *act_sums, int32_t zero_point, int rows, int panel_begin,
+                                   int panel_end, float *out, int ldo) {
+    if (w->format == QK_FORMAT_UINT4)
+        qk_a8_uint4(w, codes, row_scales, act_sums, zero_point + 128, rows, panel_begin, panel_end, out, ldo);
+    else
+        qk_a8_int8(w, codes, row_scales, act_sums, zero_point + 128, rows, panel_begin, panel_end, out, ldo);
+}
+
+// ---- float activations ----
+
+/// Column c (0...3) of a 64-byte step of one-byte codes as 16 floats (FORMAT: int8 or fp8; 2^120 is applied by
+/// the caller for fp8).
+QK_INLINE __m512 qk_byte_column(__m512i v, const int c, const int FORMAT) {
+    if (FORMAT == QK_FORMAT_INT8) {
+        __m512i t = c == 3 ? v : _mm512_slli_epi32(v, 24 - 8 * c);
+        return _mm512_cvtepi32_ps(_mm512_srai_epi32(t, 24));
+    }
+    // FP8 E4M3: the code's byte moved to the top: sign stays at bit 31, bits 6..0 go to 26..20 (exponent's low
+    // bits and mantissa): the float is 2^-120 times the code's value, normal or subnormal.
+    __m512i t = c == 3 ? v : _mm512_slli_epi32(v, 24 - 8 * c);
+    __m512i sign = _mm512_and_si512(t, _mm512_set1_epi32((int32_t)0x80000000u));
+    __m512i magnitude = _mm512_srli_epi32(_mm512_and_si512(t, _mm512_set1_epi32(0x7F000000)), 4);
+    return _mm512_mul_ps(_mm512_castsi512_ps(_mm512_or_si512(sign, magnitude)), _mm512_set1_ps(0x1p120f));
+}
+
+QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsums, int r0, const int NR, int p,
+                            const int NP, const int FORMAT, float *out, int ldo) {
+    const size_t panel_bytes = qk_panel_bytes(w);
+    const int step = FORMAT == QK_FORMAT_UINT4 ? 8 : 4;
+    const int G = w->group_count, K = w->in_features;
+    const int full_steps = K / step;
+    const uint8_t *panel[2];
+    const float *row[4];
+    float tail[4][8];
+    for (int j = 0; j < NP; j++) panel[j] = w->codes + (size_t)(p + j) * panel_bytes;
+    for (int i = 0; i < NR; i++) {
+        row[i] = x + (size_t)(r0 + i) * K;
+        for (int c = 0; c < 8; c++) {
+            int k = full_steps * step + c;
+            tail[i][c] = (c < step && k < K) ? row[i][k] : 0.0f;
+        }
+    }
+    __m512 total[4][2];
+    for (int i = 0; i < NR; i++)
+        for (int j = 0; j < NP; j++) total[i][j] = _mm512_setzero_ps();
+    const __m512i low_nibble = _mm512_set1_epi32(0x0F);
+    for (int g = 0; g < G; g++) {
+        const int s0 = g * w->group_size / step;
+        const int s1 = (qk_group_end(w, g) + step - 1) / step;
+        __m512 dot[4][2];
+        for (int i = 0; i < NR; i++)
+            for (int j = 0; j < NP; j++) dot[i][j] = _mm512_setzero_ps();
+        for (int s = s0; s < s1; s++) {
+            const float *xs[4];
+            for (int i = 0; i < NR; i++) xs[i] = s < full_steps ? row[i] + (size_t)s * step : tail[i];
+            __m512i v[2];
+            for (int j = 0; j < NP; j++) v[j] = _mm512_loadu_si512(panel[j] + (size_t)s * 64);
+            if (FORMAT == QK_FORMAT_UINT4) {
+                for (int c = 0; c < 4; c++) {
+                    for (int j = 0; j < NP; j++) {
+                        __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v[j], 8 * c), low_nibble));
+                        __m512 hi =
+                            _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v[j], 8 * c + 4), low_nibble));
+                        for (int i = 0; i < NR; i++) {
+                            dot[i][j] = _mm512_fmadd_ps(lo, _mm512_set1_ps(xs[i][c]), dot[i][j]);
+                            dot[i][j] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xs[i][c + 4]), dot[i][j]);
+                        }
+                    }
+                }
+            } else {
+                for (int c = 0; c < 4; c++) {
+                    for (int j = 0; j < NP; j++) {
+                        __m512 f = qk_byte_column(v[j], c, FORMAT);
+                        for (int i = 0; i < NR; i++) dot[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(xs[i][c]), dot[i][j]);
+                    }
+                }
+            }
+        }
+        for (int j = 0; j < NP; j++) {
+            const size_t index = ((size_t)(p + j) * G + g) * QK_PANEL;
+            const __m512 scale = _mm512_loadu_ps(w->scales + index);
+            for (int i = 0; i < NR; i++) total[i][j] = _mm512_fmadd_ps(scale, dot[i][j], total[i][j]);
+            if (FORMAT == QK_FORMAT_UINT4) {
+                const __m512 offset = _mm512_loadu_ps(w->offsets + index);
+                for (int i = 0; i < NR; i++)
+                    total[i][j] = _mm512_fmadd_ps(offset, _mm512_set1_ps(xsums[(size_t)(r0 + i) * G + g]), total[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < NR; i++)
+        for (int j = 0; j < NP; j++)
+            _mm512_mask_storeu_ps(out + (size_t)(r0 + i) * ldo + (p + j) * QK_PANEL, qk_lane_mask(w, p + j),
+                                  total[i][j]);
+}
+
+#define QK_F32_ROWS(NP, FORMAT)                                                                       \
+    do {                                                                                              \
+        int r = 0;                                                                                    \
+        for (; r + 4 <= rows; r += 4) qk_f32_block(w, x, xsums, r, 4, p, NP, FORMAT, out, ldo);        \
+        switch (rows - r) {                                                                           \
+        case 3: qk_f32_block(w, x, xsums, r, 3, p, NP, FORMAT, out, ldo); break;                      \
+        case 2: qk_f32_block(w, x, xsums, r, 2, p, NP, FORMAT, out, ldo); break;                      \
+        case 1: qk_f32_block(w, x, xsums, r, 1, p, NP, FORMAT, out, ldo); break;                      \
+        default: break;                                                                               \
+        }                                                                                             \
+    } while (0)
+
+#define QK_F32_FORMAT(NAME, FORMAT)                                                                            \
+    QK_AVX512 static void NAME(const qk_weight *w, const float *x, const float *xsums, int rows, int panel_begin, \
+                               int panel_end, float *out, int ldo) {                                           \
+        int p = panel_begin;                                                                                   \
+        for (; p + 2 <= panel_end; p += 2) QK_F32_ROWS(2, FORMAT);                                             \
+        if (p < panel_end) QK_F32_ROWS(1, FORMAT);                                                             \
+    }
+
+QK_F32_FORMAT(qk_f32_int8, QK_FORMAT_INT8)
+QK_F32_FORMAT(qk_f32_uint4, QK_FORMAT_UINT4)
+QK_F32_FORMAT(qk_f32_fp8, QK_FORMAT_FP8E4M3)
+
+QK_AVX512 void qk_avx512_matmul_f32(const qk_weight *w, const float *x, int rows, int panel_begin, int panel_end,
+                                    float *out, int ldo) {
+    if (w->format == QK_FORMAT_UINT4) {
+        float *xsums = (float *)malloc(sizeof(float) * (size_t)rows * w->group_count);
+        for (int r = 0; r < rows; r++)
+            for (int g = 0; g < w->group_count; g++) {
+                float sum = 0;
+                for (int k = g * w->group_size; k < qk_group_end(w, g); k++) sum += x[(size_t)r * w->in_features + k];
+                xsums[(size_t)r * w->group_count + g] = sum;
+            }
+        qk_f32_uint4(w, x, xsums, rows, panel_begin, panel_end, out, ldo);
+        free(xsums);
+    } else if (w->format == QK_FORMAT_INT8) {
+        qk_f32_int8(w, x, NULL, rows, panel_begin, panel_end, out, ldo);
+    } else {
+        qk_f32_fp8(w, x, NULL, rows, panel_begin, panel_end, out, ldo);
+    }
+}
+
+// ---- dequantized tiles ----
+
+/// One lane's row of a panel, 16 columns at a time: the 4-byte groups of 16 consecutive steps are gathered (stride
+/// 64 bytes), which puts one-byte codes in column order.
+QK_AVX512 void qk_avx512_dequantize_panels(const qk_weight *w, int panel_begin, int panel_end, float *tile, int ldt) {
+    const int K = w->in_features, G = w->group_count, step = qk_column_step(w);
+    // Every 16-column chunk must sit in one group.
+    if (G > 1 && w->group_size % 16 != 0) {
+        qk_portable_dequantize_panels(w, panel_begin, panel_end, tile, ldt);
+        return;
+    }
+    const size_t panel_bytes = qk_panel_bytes(w);
+    const int steps = w->padded_in / step;
+    const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32(64));
+    for (int p = panel_begin; p < panel_end; p++) {
+        const uint8_t *panel = w->codes + (size_t)p * panel_bytes;
+        for (int lane = 0; lane < QK_PANEL; lane++) {
+            float *target = tile + ((size_t)(p - panel_begin) * QK_PANEL + lane) * ldt;
+            const float *scales = w->scales + (size_t)p * G * QK_PANEL + lane;
+            const float *offsets = w->offsets ? w->offsets + (size_t)p * G * QK_PANEL + lane : NULL;
+            for (int s0 = 0; s0 < steps; s0 += 16) {
+                int count = steps - s0 < 16 ? steps - s0 : 16;
+                __mmask16 gather_mask = (__mmask16)(count == 16 ? 0xFFFF : ((1u << count) - 1));
+                __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), gather_mask, stride,
+                                                        panel + (size_t)s0 * 64 + lane * 4, 1);
+                if (w->format == QK_FORMAT_UINT4) {
+                    const __m512i nibble = _mm512_set1_epi8(0x0F);
+                    __m512i lo = _mm512_and_si512(v, nibble), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
+                    __m512i a = _mm512_unpacklo_epi32(lo, hi), b = _mm512_unpackhi_epi32(lo, hi);
+                    for (int q = 0; q < 8; q++) {
+                        int k = s0 * 8 + q * 16;
+                        if (k >= K) break;
+                        __m128i bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 0) : _mm512_extracti32x4_epi32(a, 0);
+                        switch (q >> 1) {
+                        case 1: bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 1) : _mm512_extracti32x4_epi32(a, 1); break;
+                        case 2: bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 2) : _mm512_extracti32x4_epi32(a, 2); break;
+                        case 3: bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 3) : _mm512_extracti32x4_epi32(a, 3); break;
+                        default: break;
+                        }
+                        int g = k / w->group_size;
+                        __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));
+                        f = _mm512_fmadd_ps(_mm512_set1_ps(scales[g * QK_PANEL]), f,
+                                            _mm512_set1_ps(offsets[g * QK_PANEL]));
+                        int left = K - k;
+                        _mm512_mask_storeu_ps(target + k, left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), f);
+                    }
+                } else {
+                    for (int q = 0; q < 4; q++) {
+                        int k = s0 * 4 + q * 16;
+                        if (k >= K) break;
+                        __m128i bytes;
+                        switch (q) {
+                        case 0: bytes = _mm512_extracti32x4_epi32(v, 0); break;
+                        case 1: bytes = _mm512_extracti32x4_epi32(v, 1); break;
+                        case 2: bytes = _mm512_extracti32x4_epi32(v, 2); break;
+                        default: bytes = _mm512_extracti32x4_epi32(v, 3); break;
+                        }
+                        int g = k / w->group_size;
+                        __m512 f;
+                        if (w->format == QK_FORMAT_INT8) {
+                            f = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
+                        } else {
+                            __m512i b = _mm512_cvtepu8_epi32(bytes);
+                            __m512i sign = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x80)), 24);
+                            __m512i magnitude = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x7F)), 20);
+                            f = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_or_si512(sign, magnitude)),
+                                              _mm512_set1_ps(0x1p120f));
+                        }
+                        f = _mm512_mul_ps(_mm512_set1_ps(scales[g * QK_PANEL]), f);
+                        int left = K - k;
+                        _mm512_mask_storeu_ps(target + k, left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#endif

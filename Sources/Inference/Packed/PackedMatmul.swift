@@ -1,0 +1,154 @@
+import CQuantKernels
+import QuantCore
+import TensorCore
+
+/// Products of float (or int8-quantized) input rows with a packed weight: output = act(input) · Wᵀ, no bias.
+///
+/// Integer activations (W8A8, W4A8): each row is quantized once to int8 codes, the products accumulate in int32 per
+/// group (VNNI `vpdpbusd` on the vnni path) and the scales apply in the epilogue. Float activations (W8A16, W4A16,
+/// FP8): few rows convert the codes in registers (decode GEMV); many rows dequantize blocks of weight rows to a float
+/// tile and multiply it with BLAS sgemm. Output panels of 16 features are split across `Parallel` workers.
+public enum PackedMatmul {
+    /// Rows from which float activations take the dequantized-tile + sgemm route.
+    static let tileRowThreshold = 8
+    /// Panels (of 16 output features) per dequantized tile: large, because each sgemm call packs all input rows again.
+    static let tilePanels = 32
+
+    /// output[rows, outFeatures] = act(input[rows, inFeatures]) · Wᵀ on `KernelPath.current` (no bias: the caller
+    /// adds it). Equals `reference` up to float summation order.
+    /// - Parameters: `input`: `[rows, inFeatures]` row-major; `output`: `[rows, outFeatures]`, overwritten. Inputs
+    ///   must be finite (the caller checks, as the fake-quant path does).
+    public static func run(
+        _ weight: PackedWeight, activation: PackedActivation, input: UnsafePointer<Float>, rows: Int,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        run(weight, activation: activation, input: input, rows: rows, output: output, path: .current)
+    }
+
+    /// `run` on an explicit kernel path (tests run every path the machine has).
+    public static func run(
+        _ weight: PackedWeight, activation: PackedActivation, input: UnsafePointer<Float>, rows: Int,
+        output: UnsafeMutablePointer<Float>, path: KernelPath
+    ) {
+        precondition(path.isSupported, "kernel path \(path.rawValue) is not supported by this CPU")
+        guard rows > 0 else { return }
+        guard weight.hasAlignedGroups else {
+            reference(weight, activation: activation, input: input, rows: rows, output: output)
+            return
+        }
+        weight.withKernelWeight { kernelWeight in
+            var w = kernelWeight
+            switch activation {
+            case .float:
+                floatProduct(&w, input: input, rows: rows, output: output, path: path)
+            case .int8PerToken, .int8Static:
+                integerProduct(&w, activation: activation, input: input, rows: rows, output: output, path: path)
+            }
+        }
+    }
+
+    /// Float activations: register conversion for few rows, dequantized tiles and sgemm for many.
+    static func floatProduct(
+        _ w: inout qk_weight, input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
+        path: KernelPath
+    ) {
+        let panels = Int(w.panel_count), outFeatures = Int(w.out_features), inFeatures = Int(w.in_features)
+        nonisolated(unsafe) let (x, y) = (input, output)
+        let kernel = w
+        if rows < tileRowThreshold {
+            Parallel.forEachChunk(count: panels, minimumPerChunk: 2) { range in
+                var w = kernel
+                qk_matmul_f32(&w, x, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), y,
+                              Int32(outFeatures), path.code)
+            }
+            return
+        }
+        let blocks = (panels + tilePanels - 1) / tilePanels
+        Parallel.forEachChunk(count: blocks) { range in
+            var w = kernel
+            let tileRows = min(panels, tilePanels) * PackedWeight.panelWidth
+            let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * inFeatures)
+            defer { tile.deallocate() }
+            for block in range {
+                let first = block * tilePanels, last = min(panels, first + tilePanels)
+                qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32(inFeatures), path.code)
+                let start = first * PackedWeight.panelWidth
+                let columns = min(outFeatures, last * PackedWeight.panelWidth) - start
+                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns, k: inFeatures,
+                           a: x, lda: inFeatures, b: tile, ldb: inFeatures, c: y + start, ldc: outFeatures)
+            }
+        }
+    }
+
+    /// Int8 activations: quantize every row once, then integer products per panel (fp8 weights: dequantize the
+    /// codes back to the fake-quantized floats and take the float route).
+    static func integerProduct(
+        _ w: inout qk_weight, activation: PackedActivation, input: UnsafePointer<Float>, rows: Int,
+        output: UnsafeMutablePointer<Float>, path: KernelPath
+    ) {
+        let (dynamic, staticScale, zeroPoint): (Int32, Float, Int32) =
+            switch activation {
+            case .float: preconditionFailure("float activations have no codes")
+            case .int8PerToken: (1, 0, 0)
+            case let .int8Static(scale, zeroPoint): (0, scale, zeroPoint)
+            }
+        let padded = Int(w.padded_in), inFeatures = Int(w.in_features), groups = Int(w.group_count)
+        let needsSums = w.format == Int32(QK_FORMAT_UINT4)
+        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * padded)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: needsSums ? rows * groups : 1)
+        defer {
+            codes.deallocate()
+            scales.deallocate()
+            sums.deallocate()
+        }
+        qk_quantize_rows(input, Int32(rows), Int32(inFeatures), Int32(padded), w.group_size, w.group_count, dynamic,
+                         staticScale, zeroPoint, codes, scales, needsSums ? sums : nil, path.code)
+        if w.format == Int32(QK_FORMAT_FP8E4M3) {
+            let values = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
+            defer { values.deallocate() }
+            let za = Int32(128) + zeroPoint
+            for row in 0..<rows {
+                for k in 0..<inFeatures {
+                    values[row * inFeatures + k] = Float(Int32(codes[row * padded + k]) - za) * scales[row]
+                }
+            }
+            floatProduct(&w, input: values, rows: rows, output: output, path: path)
+            return
+        }
+        nonisolated(unsafe) let (c, s, a, y) = (codes, scales, sums, output)
+        let kernel = w, outFeatures = Int(w.out_features)
+        Parallel.forEachChunk(count: Int(w.panel_count), minimumPerChunk: 2) { range in
+            var w = kernel
+            qk_matmul_a8(&w, c, s, needsSums ? a : nil, zeroPoint, Int32(rows), Int32(range.lowerBound),
+                         Int32(range.upperBound), y, Int32(outFeatures), path.code)
+        }
+    }
+}
+
+extension PackedWeight {
+    /// Calls `body` with the C view of this weight (pointers valid only inside `body`).
+    func withKernelWeight<R>(_ body: (qk_weight) -> R) -> R {
+        let formatCode: Int32 =
+            switch format {
+            case .int8: Int32(QK_FORMAT_INT8)
+            case .uint4: Int32(QK_FORMAT_UINT4)
+            case .fp8e4m3: Int32(QK_FORMAT_FP8E4M3)
+            }
+        return codes.withUnsafeBufferPointer { codes in
+            scales.withUnsafeBufferPointer { scales in
+                offsets.withUnsafeBufferPointer { offsets in
+                    codeSums.withUnsafeBufferPointer { sums in
+                        body(qk_weight(
+                            format: formatCode, out_features: Int32(outFeatures), in_features: Int32(inFeatures),
+                            group_size: Int32(groupSize), group_count: Int32(groupCount),
+                            padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
+                            codes: codes.baseAddress, scales: scales.baseAddress,
+                            offsets: offsets.isEmpty ? nil : offsets.baseAddress,
+                            code_sums: sums.isEmpty ? nil : sums.baseAddress))
+                    }
+                }
+            }
+        }
+    }
+}
