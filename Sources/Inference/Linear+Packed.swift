@@ -54,25 +54,8 @@ extension Linear {
         quantizedWeight = stored
     }
 
-    /// How the kernel reads the input, when it can apply the layer's input quantizer itself: `.float` without one,
-    /// `.int8PerToken` for symmetric int8 per-token dynamic inputs, `.int8Static` for int8 per-tensor calibrated
-    /// inputs; nil for any other scheme (the layer then fake-quantizes a copy and the kernel reads floats).
-    /// Only round-half-to-even, full-range, float32-scale schemes map: the kernels round and clamp that way.
-    public var packedInputActivation: PackedActivation? {
-        guard let inputQuantizer else { return .float }
-        return Self.packedActivation(for: inputQuantizer)
-    }
-
-    /// The kernel activation mode equal to fake-quantizing with `quantizer`; nil when the kernels have none.
-    public static func packedActivation(for quantizer: ActivationQuantizer) -> PackedActivation? {
-        let s = quantizer.scheme
-        guard s.dataType == .int8, s.rounding == .halfToEven, !s.isNarrowRange, s.scaleType == .float32 else { return nil }
-        if s.isDynamic {
-            guard s.granularity == .perToken, s.isSymmetric else { return nil }
-            return .int8PerToken
-        }
-        guard s.granularity == .perTensor, let p = quantizer.parameters, p.scales.count == 1, p.zeroPoints.count == 1
-        else { return nil }
-        return .int8Static(scale: p.scales[0], zeroPoint: p.zeroPoints[0])
-    }
+    /// How the kernel reads the input (`PackedActivation.init(_:)`): `.float` without an input quantizer, an int8
+    /// mode when the kernel can apply the quantizer itself; nil for any other scheme (the layer then fake-quantizes a
+    /// copy and the kernel reads floats).
+    public var packedInputActivation: PackedActivation? { PackedActivation(inputQuantizer) }
 }

@@ -6,8 +6,9 @@ import TensorCore
 /// - int4 and uint4 per tensor / per output channel / per group, symmetric or not → `.uint4` with the unsigned code
 ///   u (u = q + 8 for int4, whose two's-complement nibble is u ^ 8) and offset = −s·(zero point + 8) for int4,
 ///   −s·zero point for uint4: x = s·u + offset = s·(q − zp). Symmetric int4 gets offset −8·s exactly (a power-of-two
-///   multiple), so a fused multiply-add gives exactly s·q; an asymmetric offset is s·zp rounded once, so its values
-///   may differ from `QuantizedTensor.dequantized()` in the last bit;
+///   multiple), so a fused multiply-add would give exactly s·q; `PackedWeight.dequantized()` multiplies then adds,
+///   and an asymmetric offset is s·zp rounded once, so 4-bit values may differ from `QuantizedTensor.dequantized()`
+///   in the last bit (int8 and FP8 values are bit for bit the same);
 /// - FP8 E4M3 per tensor / per output channel / per group → `.fp8e4m3`, x = s·fp8(code).
 /// A per-tensor scale becomes one scale per row (groupSize = inFeatures), as a per-channel one does.
 extension PackedWeight {
