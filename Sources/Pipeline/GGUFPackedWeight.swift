@@ -28,39 +28,43 @@ enum GGUFPackedWeight {
         precondition(raw.count == rows * blocksPerRow * blockBytes)
         var scales = [Float](repeating: 0, count: rows * blocksPerRow)
         var offsets = [Float](repeating: 0, count: info.type == .q8_0 ? 0 : rows * blocksPerRow)
-        var codes = [UInt8](repeating: 0, count: rows * columns)
         @inline(__always) func half(_ at: Int) -> Float {
             Float(Float16(bitPattern: UInt16(raw[at]) | UInt16(raw[at + 1]) << 8))
         }
         let type = info.type
-        codes.withUnsafeMutableBufferPointer { codes in
+        /// Calls `body(block byte offset, slot, first output element)` for every block, in GGUF order.
+        func forEachBlock(_ body: (Int, Int, Int) -> Void) {
             for row in 0..<rows {
                 let target = rowOrder?[row] ?? row
                 for block in 0..<blocksPerRow {
-                    let at = (row * blocksPerRow + block) * blockBytes
-                    let slot = target * blocksPerRow + block
-                    let out = target * columns + block * 32
-                    let d = half(at)
-                    scales[slot] = d
-                    switch type {
-                    case .q8_0:
-                        for j in 0..<32 { codes[out + j] = raw[at + 2 + j] }
-                    default:
-                        let first = type == .q4_1 ? at + 4 : at + 2
-                        offsets[slot] = type == .q4_1 ? half(at + 2) : -8 * d
-                        for j in 0..<16 {
-                            let byte = raw[first + j]
-                            codes[out + j] = byte & 0x0F
-                            codes[out + j + 16] = byte >> 4
-                        }
-                    }
+                    body((row * blocksPerRow + block) * blockBytes, target * blocksPerRow + block, target * columns + block * 32)
                 }
             }
         }
         if type == .q8_0 {
-            let signed = codes.map { Int8(bitPattern: $0) }
-            codes = []
-            return try PackedWeight(int8: signed, scales: scales, outFeatures: rows, inFeatures: columns, groupSize: 32)
+            // One byte per code, decoded straight into the signed array the packer reads (no second copy).
+            var codes = [Int8](repeating: 0, count: rows * columns)
+            codes.withUnsafeMutableBufferPointer { codes in
+                forEachBlock { at, slot, out in
+                    scales[slot] = half(at)
+                    for j in 0..<32 { codes[out + j] = Int8(bitPattern: raw[at + 2 + j]) }
+                }
+            }
+            return try PackedWeight(int8: codes, scales: scales, outFeatures: rows, inFeatures: columns, groupSize: 32)
+        }
+        var codes = [UInt8](repeating: 0, count: rows * columns)
+        codes.withUnsafeMutableBufferPointer { codes in
+            forEachBlock { at, slot, out in
+                let d = half(at)
+                scales[slot] = d
+                offsets[slot] = type == .q4_1 ? half(at + 2) : -8 * d
+                let first = type == .q4_1 ? at + 4 : at + 2
+                for j in 0..<16 {
+                    let byte = raw[first + j]
+                    codes[out + j] = byte & 0x0F
+                    codes[out + j + 16] = byte >> 4
+                }
+            }
         }
         return try PackedWeight(uint4: codes, scales: scales, offsets: offsets, outFeatures: rows, inFeatures: columns, groupSize: 32)
     }
