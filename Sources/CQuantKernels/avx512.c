@@ -212,13 +212,15 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
     __m512 total[4][2];
     for (int i = 0; i < NR; i++)
         for (int j = 0; j < NP; j++) total[i][j] = _mm512_setzero_ps();
-    const __m512i low_nibble = _mm512_set1_epi32(0x0F);
+    const __m512 nibble_values = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int g = 0; g < G; g++) {
         const int s0 = g * w->group_size / step;
         const int s1 = (qk_group_end(w, g) + step - 1) / step;
-        __m512 dot[4][2];
+        // Few rows: a second accumulator per output halves the FMA dependency chains (else latency-bound).
+        const int SPLIT = NR <= 2;
+        __m512 dot[4][2], dot2[4][2];
         for (int i = 0; i < NR; i++)
-            for (int j = 0; j < NP; j++) dot[i][j] = _mm512_setzero_ps();
+            for (int j = 0; j < NP; j++) dot[i][j] = dot2[i][j] = _mm512_setzero_ps();
         for (int s = s0; s < s1; s++) {
             const float *xs[4];
             for (int i = 0; i < NR; i++) xs[i] = s < full_steps ? row[i] + (size_t)s * step : tail[i];
@@ -227,12 +229,14 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
             if (FORMAT == QK_FORMAT_UINT4) {
                 for (int c = 0; c < 4; c++) {
                     for (int j = 0; j < NP; j++) {
-                        __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v[j], 8 * c), low_nibble));
-                        __m512 hi =
-                            _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v[j], 8 * c + 4), low_nibble));
+                        // vpermps reads only the low 4 bits of each index: the shifted dword picks the nibble's
+                        // float from the table {0, 1, ..., 15} with no mask and no conversion.
+                        __m512 lo = _mm512_permutexvar_ps(c == 0 ? v[j] : _mm512_srli_epi32(v[j], 8 * c), nibble_values);
+                        __m512 hi = _mm512_permutexvar_ps(_mm512_srli_epi32(v[j], 8 * c + 4), nibble_values);
                         for (int i = 0; i < NR; i++) {
                             dot[i][j] = _mm512_fmadd_ps(lo, _mm512_set1_ps(xs[i][c]), dot[i][j]);
-                            dot[i][j] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xs[i][c + 4]), dot[i][j]);
+                            if (SPLIT) dot2[i][j] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xs[i][c + 4]), dot2[i][j]);
+                            else dot[i][j] = _mm512_fmadd_ps(hi, _mm512_set1_ps(xs[i][c + 4]), dot[i][j]);
                         }
                     }
                 }
@@ -240,7 +244,10 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
                 for (int c = 0; c < 4; c++) {
                     for (int j = 0; j < NP; j++) {
                         __m512 f = qk_byte_column(v[j], c, FORMAT);
-                        for (int i = 0; i < NR; i++) dot[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(xs[i][c]), dot[i][j]);
+                        for (int i = 0; i < NR; i++) {
+                            if (SPLIT && (c & 1)) dot2[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(xs[i][c]), dot2[i][j]);
+                            else dot[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(xs[i][c]), dot[i][j]);
+                        }
                     }
                 }
             }
@@ -248,7 +255,10 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
         for (int j = 0; j < NP; j++) {
             const size_t index = ((size_t)(p + j) * G + g) * QK_PANEL;
             const __m512 scale = _mm512_loadu_ps(w->scales + index);
-            for (int i = 0; i < NR; i++) total[i][j] = _mm512_fmadd_ps(scale, dot[i][j], total[i][j]);
+            for (int i = 0; i < NR; i++) {
+                if (SPLIT) dot[i][j] = _mm512_add_ps(dot[i][j], dot2[i][j]);
+                total[i][j] = _mm512_fmadd_ps(scale, dot[i][j], total[i][j]);
+            }
             if (FORMAT == QK_FORMAT_UINT4) {
                 const __m512 offset = _mm512_loadu_ps(w->offsets + index);
                 for (int i = 0; i < NR; i++)
@@ -307,80 +317,42 @@ QK_AVX512 void qk_avx512_matmul_f32(const qk_weight *w, const float *x, int rows
 
 // ---- dequantized tiles ----
 
-/// One lane's row of a panel, 16 columns at a time: the 4-byte groups of 16 consecutive steps are gathered (stride
-/// 64 bytes), which puts one-byte codes in column order.
-QK_AVX512 void qk_avx512_dequantize_panels(const qk_weight *w, int panel_begin, int panel_end, float *tile, int ldt) {
-    const int K = w->in_features, G = w->group_count, step = qk_column_step(w);
-    // Every 16-column chunk must sit in one group.
-    if (G > 1 && w->group_size % 16 != 0) {
-        qk_portable_dequantize_panels(w, panel_begin, panel_end, tile, ldt);
-        return;
-    }
-    const size_t panel_bytes = qk_panel_bytes(w);
-    const int steps = w->padded_in / step;
-    const __m512i stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                              _mm512_set1_epi32(64));
-    for (int p = panel_begin; p < panel_end; p++) {
-        const uint8_t *panel = w->codes + (size_t)p * panel_bytes;
-        for (int lane = 0; lane < QK_PANEL; lane++) {
-            float *target = tile + ((size_t)(p - panel_begin) * QK_PANEL + lane) * ldt;
-            const float *scales = w->scales + (size_t)p * G * QK_PANEL + lane;
-            const float *offsets = w->offsets ? w->offsets + (size_t)p * G * QK_PANEL + lane : NULL;
-            for (int s0 = 0; s0 < steps; s0 += 16) {
-                int count = steps - s0 < 16 ? steps - s0 : 16;
-                __mmask16 gather_mask = (__mmask16)(count == 16 ? 0xFFFF : ((1u << count) - 1));
-                __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), gather_mask, stride,
-                                                        panel + (size_t)s0 * 64 + lane * 4, 1);
-                if (w->format == QK_FORMAT_UINT4) {
-                    const __m512i nibble = _mm512_set1_epi8(0x0F);
-                    __m512i lo = _mm512_and_si512(v, nibble), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
-                    __m512i a = _mm512_unpacklo_epi32(lo, hi), b = _mm512_unpackhi_epi32(lo, hi);
-                    for (int q = 0; q < 8; q++) {
-                        int k = s0 * 8 + q * 16;
-                        if (k >= K) break;
-                        __m128i bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 0) : _mm512_extracti32x4_epi32(a, 0);
-                        switch (q >> 1) {
-                        case 1: bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 1) : _mm512_extracti32x4_epi32(a, 1); break;
-                        case 2: bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 2) : _mm512_extracti32x4_epi32(a, 2); break;
-                        case 3: bytes = (q & 1) ? _mm512_extracti32x4_epi32(b, 3) : _mm512_extracti32x4_epi32(a, 3); break;
-                        default: break;
-                        }
-                        int g = k / w->group_size;
-                        __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));
-                        f = _mm512_fmadd_ps(_mm512_set1_ps(scales[g * QK_PANEL]), f,
-                                            _mm512_set1_ps(offsets[g * QK_PANEL]));
-                        int left = K - k;
-                        _mm512_mask_storeu_ps(target + k, left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), f);
-                    }
+QK_INLINE void qk_dequantize_panel(const qk_weight *w, int p, float *tile, int ldt, const int FORMAT) {
+    const int step = FORMAT == QK_FORMAT_UINT4 ? 8 : 4;
+    const int G = w->group_count;
+    const uint8_t *panel = w->codes + (size_t)p * qk_panel_bytes(w);
+    const __m512 nibble_values = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int g = 0; g < G; g++) {
+        const size_t index = ((size_t)p * G + g) * QK_PANEL;
+        const __m512 scale = _mm512_loadu_ps(w->scales + index);
+        const __m512 offset = FORMAT == QK_FORMAT_UINT4 ? _mm512_loadu_ps(w->offsets + index) : _mm512_setzero_ps();
+        const int k1 = qk_group_end(w, g);
+        for (int k = g * w->group_size; k < k1; k += step) {
+            const __m512i v = _mm512_loadu_si512(panel + (size_t)(k / step) * 64);
+            const int columns = k1 - k < step ? k1 - k : step;
+            for (int c = 0; c < step; c++) {
+                if (c >= columns) break;
+                __m512 value;
+                if (FORMAT == QK_FORMAT_UINT4) {
+                    const int shift = 8 * (c & 3) + 4 * (c >> 2);
+                    value = _mm512_fmadd_ps(
+                        scale, _mm512_permutexvar_ps(shift ? _mm512_srli_epi32(v, shift) : v, nibble_values), offset);
                 } else {
-                    for (int q = 0; q < 4; q++) {
-                        int k = s0 * 4 + q * 16;
-                        if (k >= K) break;
-                        __m128i bytes;
-                        switch (q) {
-                        case 0: bytes = _mm512_extracti32x4_epi32(v, 0); break;
-                        case 1: bytes = _mm512_extracti32x4_epi32(v, 1); break;
-                        case 2: bytes = _mm512_extracti32x4_epi32(v, 2); break;
-                        default: bytes = _mm512_extracti32x4_epi32(v, 3); break;
-                        }
-                        int g = k / w->group_size;
-                        __m512 f;
-                        if (w->format == QK_FORMAT_INT8) {
-                            f = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
-                        } else {
-                            __m512i b = _mm512_cvtepu8_epi32(bytes);
-                            __m512i sign = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x80)), 24);
-                            __m512i magnitude = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x7F)), 20);
-                            f = _mm512_mul_ps(_mm512_castsi512_ps(_mm512_or_si512(sign, magnitude)),
-                                              _mm512_set1_ps(0x1p120f));
-                        }
-                        f = _mm512_mul_ps(_mm512_set1_ps(scales[g * QK_PANEL]), f);
-                        int left = K - k;
-                        _mm512_mask_storeu_ps(target + k, left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), f);
-                    }
+                    // fp8: exact value first (× 2^120 inside qk_byte_column), then the scale, as the reference.
+                    value = _mm512_mul_ps(scale, qk_byte_column(v, c, FORMAT));
                 }
+                _mm512_storeu_ps(tile + (size_t)(k + c) * ldt, value);
             }
         }
+    }
+}
+
+QK_AVX512 void qk_avx512_dequantize_panels(const qk_weight *w, int panel_begin, int panel_end, float *tile, int ldt) {
+    for (int p = panel_begin; p < panel_end; p++) {
+        float *target = tile + (size_t)(p - panel_begin) * QK_PANEL;
+        if (w->format == QK_FORMAT_UINT4) qk_dequantize_panel(w, p, target, ldt, QK_FORMAT_UINT4);
+        else if (w->format == QK_FORMAT_INT8) qk_dequantize_panel(w, p, target, ldt, QK_FORMAT_INT8);
+        else qk_dequantize_panel(w, p, target, ldt, QK_FORMAT_FP8E4M3);
     }
 }
 

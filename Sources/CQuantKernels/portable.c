@@ -115,18 +115,68 @@ void qk_portable_dequantize_panels(const qk_weight *w, int panel_begin, int pane
     const size_t panel_bytes = qk_panel_bytes(w);
     for (int p = panel_begin; p < panel_end; p++) {
         const uint8_t *panel = w->codes + (size_t)p * panel_bytes;
-        for (int lane = 0; lane < QK_PANEL; lane++) {
-            float *target = tile + ((size_t)(p - panel_begin) * QK_PANEL + lane) * ldt;
-            for (int g = 0; g < w->group_count; g++) {
-                size_t index = ((size_t)p * w->group_count + g) * QK_PANEL + lane;
-                float scale = w->scales[index];
-                float offset = w->format == QK_FORMAT_UINT4 ? w->offsets[index] : 0.0f;
-                int end = qk_group_end(w, g);
-                for (int k = g * w->group_size; k < end; k++) {
+        for (int g = 0; g < w->group_count; g++) {
+            const size_t index = ((size_t)p * w->group_count + g) * QK_PANEL;
+            const int end = qk_group_end(w, g);
+            for (int k = g * w->group_size; k < end; k++) {
+                float *target = tile + (size_t)k * ldt + (p - panel_begin) * QK_PANEL;
+                for (int lane = 0; lane < QK_PANEL; lane++) {
                     float v = qk_code_value(w, panel, lane, k);
-                    target[k] = w->format == QK_FORMAT_UINT4 ? scale * v + offset : scale * v;
+                    target[lane] = w->format == QK_FORMAT_UINT4 ? w->scales[index + lane] * v + w->offsets[index + lane]
+                                                                : w->scales[index + lane] * v;
                 }
             }
+        }
+    }
+}
+
+void qk_pack(int format, const uint8_t *codes, int out_features, int in_features, int group_size, int group_count,
+             int padded_in, uint8_t *packed, int32_t *code_sums) {
+    const size_t panel_bytes = format == QK_FORMAT_UINT4 ? (size_t)padded_in * 8 : (size_t)padded_in * 16;
+    for (int row = 0; row < out_features; row++) {
+        const int p = row / QK_PANEL, lane = row % QK_PANEL;
+        const uint8_t *source = codes + (size_t)row * in_features;
+        uint8_t *panel = packed + (size_t)p * panel_bytes + lane * 4;
+        if (format == QK_FORMAT_UINT4) {
+            for (int k = 0; k < in_features; k++) {
+                const int j = k & 7;
+                panel[(size_t)(k >> 3) * 64 + (j & 3)] |= (uint8_t)(source[k] << (j < 4 ? 0 : 4));
+            }
+        } else {
+            for (int k = 0; k < in_features; k++) panel[(size_t)(k >> 2) * 64 + (k & 3)] = source[k];
+        }
+        if (code_sums) {
+            for (int g = 0; g < group_count; g++) {
+                const int end = (g + 1) * group_size < in_features ? (g + 1) * group_size : in_features;
+                int32_t sum = 0;
+                for (int k = g * group_size; k < end; k++)
+                    sum += format == QK_FORMAT_INT8 ? (int32_t)(int8_t)source[k] : (int32_t)source[k];
+                code_sums[((size_t)p * group_count + g) * QK_PANEL + lane] = sum;
+            }
+        }
+    }
+}
+
+void qk_dequantize_row(const qk_weight *w, int row, float *target) {
+    const int p = row / QK_PANEL, lane = row % QK_PANEL;
+    const uint8_t *panel = w->codes + (size_t)p * qk_panel_bytes(w);
+    for (int g = 0; g < w->group_count; g++) {
+        const size_t index = ((size_t)p * w->group_count + g) * QK_PANEL + lane;
+        const float scale = w->scales[index];
+        const int end = qk_group_end(w, g);
+        if (w->format == QK_FORMAT_UINT4) {
+            const float offset = w->offsets[index];
+            for (int k = g * w->group_size; k < end; k++) {
+                // Two statements: no fused multiply-add, so the values equal scale · q + offset rounded twice,
+                // as Swift computes them (clang contracts only within one expression).
+                const float product = scale * (float)qk_code(w, panel, lane, k);
+                target[k] = product + offset;
+            }
+        } else if (w->format == QK_FORMAT_INT8) {
+            for (int k = g * w->group_size; k < end; k++) target[k] = scale * (float)qk_code(w, panel, lane, k);
+        } else {
+            for (int k = g * w->group_size; k < end; k++)
+                target[k] = scale * qk_fp8_value(panel[(size_t)(k >> 2) * 64 + lane * 4 + (k & 3)]);
         }
     }
 }

@@ -12,7 +12,8 @@ struct PackedKernelBenchmarkTests {
     static let shapes: [(Int, Int)] = [(576, 576), (576, 192), (576, 1536), (1536, 576), (576, 49152)]
 
     @Test(.enabled(if: enabled)) func printPackedKernelTimings() throws {
-        let paths = ProcessInfo.processInfo.environment["QUANTA_KERNEL"].flatMap(KernelPath.init(rawValue:)).map { [$0] }
+        let paths =
+            ProcessInfo.processInfo.environment["QUANTA_KERNEL"].flatMap(KernelPath.init(rawValue:)).map { [$0] }
             ?? KernelPath.supported
         print("threads \(Parallel.threadCount); medians in ms; GB/s of weight bytes for decode, GFLOP/s for prefill")
         for (inFeatures, outFeatures) in Self.shapes {
@@ -39,21 +40,28 @@ struct PackedKernelBenchmarkTests {
                 ]
                 for (name, format, groupSize, activation) in cases {
                     let w = try PackedFixtures.weight(
-                        format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: 1).packed
+                        format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: 1
+                    ).packed
                     for path in paths {
                         let time = Self.median {
                             x.withUnsafeBufferPointer { a in
                                 y.withUnsafeMutableBufferPointer { c in
-                                    PackedMatmul.run(w, activation: activation, input: a.baseAddress!, rows: rows,
-                                                     output: c.baseAddress!, path: path)
+                                    PackedMatmul.run(
+                                        w, activation: activation, input: a.baseAddress!, rows: rows,
+                                        output: c.baseAddress!, path: path)
                                 }
                             }
                         }
-                        let rate = rows == 1
+                        let rate =
+                            rows == 1
                             ? String(format: "%.1f GB/s", Double(w.byteCount) / time / 1e9)
                             : String(format: "%.0f GFLOP/s", 2 * Double(rows * inFeatures * outFeatures) / time / 1e9)
-                        print(String(format: "  %@ %@ %.3f ms (%@, %.2fx float)", name.padding(toLength: 10, withPad: " ", startingAt: 0),
-                                     path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), time * 1e3, rate, float / time))
+                        print(
+                            String(
+                                format: "  %@ %@ %.3f ms (%@, %.2fx float)",
+                                name.padding(toLength: 10, withPad: " ", startingAt: 0),
+                                path.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), time * 1e3, rate,
+                                float / time))
                     }
                 }
             }

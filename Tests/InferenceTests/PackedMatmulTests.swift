@@ -9,8 +9,10 @@ struct PackedMatmulTests {
     /// reference vs dequantized weights × fake-quantized activations in a plain loop, the same bound.
     static let fakeQuantTolerance: Float = 1e-5
 
-    static let activations: [PackedActivation] = [.float, .int8PerToken, .int8Static(scale: 0.02, zeroPoint: 0),
-                                                  .int8Static(scale: 0.015, zeroPoint: -9)]
+    static let activations: [PackedActivation] = [
+        .float, .int8PerToken, .int8Static(scale: 0.02, zeroPoint: 0),
+        .int8Static(scale: 0.015, zeroPoint: -9),
+    ]
     /// (outFeatures, inFeatures, groupSize): multiples and non-multiples of 4/8/16/32/64, ragged last groups,
     /// per-channel, and group sizes the fast kernels do not take (12 for uint4, 7).
     static let shapes: [(Int, Int, Int)] = [
@@ -32,9 +34,34 @@ struct PackedMatmulTests {
                 for path in KernelPath.supported {
                     let actual = Self.product(w.packed, activation, x, rows: rows, path: path)
                     let (error, at) = PackedFixtures.worstRelative(actual, expected, magnitudes: magnitudes)
-                    #expect(error <= Self.kernelTolerance,
-                            "\(path) \(format) \(activation) [\(outFeatures), \(inFeatures)] g\(groupSize) rows \(rows): output \(at) is \(at >= 0 ? actual[at] : 0), reference \(at >= 0 ? expected[at] : 0)")
+                    #expect(
+                        error <= Self.kernelTolerance,
+                        "\(path) \(format) \(activation) [\(outFeatures), \(inFeatures)] g\(groupSize) rows \(rows): output \(at) is \(at >= 0 ? actual[at] : 0), reference \(at >= 0 ? expected[at] : 0)"
+                    )
                 }
+            }
+        }
+    }
+
+    /// More rows than one 256-row block: one tile (workers split the row blocks) and several tiles.
+    @Test(arguments: [PackedWeight.Format.int8, .uint4, .fp8e4m3], [(16, 33, 32), (40, 100, 100), (700, 72, 64)])
+    func manyRowsEqualTheReference(format: PackedWeight.Format, shape: (Int, Int, Int)) throws {
+        let (outFeatures, inFeatures, groupSize) = shape
+        let w = try PackedFixtures.weight(
+            format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: 5)
+        let rows = 300
+        let x = PackedFixtures.input(rows: rows, columns: inFeatures, seed: 9)
+        let magnitudes = PackedFixtures.magnitudes(
+            weight: w.packed.dequantized(), input: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures)
+        for activation in [PackedActivation.float, .int8PerToken] {
+            let expected = Self.product(w.packed, activation, x, rows: rows, path: nil)
+            for path in KernelPath.supported {
+                let actual = Self.product(w.packed, activation, x, rows: rows, path: path)
+                let (error, at) = PackedFixtures.worstRelative(actual, expected, magnitudes: magnitudes)
+                #expect(
+                    error <= Self.kernelTolerance,
+                    "\(path) \(format) \(activation) [\(outFeatures), \(inFeatures)] rows \(rows): output \(at) is \(at >= 0 ? actual[at] : 0), reference \(at >= 0 ? expected[at] : 0)"
+                )
             }
         }
     }
@@ -43,7 +70,8 @@ struct PackedMatmulTests {
     func referenceEqualsTheFakeQuantProduct(format: PackedWeight.Format, activation: PackedActivation) throws {
         for (index, (outFeatures, inFeatures, groupSize)) in Self.shapes.enumerated() {
             let w = try PackedFixtures.weight(
-                format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: UInt64(100 + index))
+                format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize,
+                seed: UInt64(100 + index))
             let dequantized = w.packed.dequantized()
             let rows = 5
             var x = PackedFixtures.input(rows: rows, columns: inFeatures, seed: UInt64(index))
@@ -53,12 +81,14 @@ struct PackedMatmulTests {
                 case .float: break
                 case .int8PerToken:
                     let scheme = try QuantScheme(dataType: .int8, granularity: .perToken, isDynamic: true)
-                    try TensorQuantizer.fakeQuantizeRows(buffer.baseAddress!, rows: rows, columns: inFeatures, scheme: scheme, parameters: nil)
+                    try TensorQuantizer.fakeQuantizeRows(
+                        buffer.baseAddress!, rows: rows, columns: inFeatures, scheme: scheme, parameters: nil)
                 case let .int8Static(scale, zeroPoint):
                     let scheme = try QuantScheme(dataType: .int8, isSymmetric: zeroPoint == 0)
                     let parameters = try QuantParameters(
                         granularity: .perTensor, shape: [rows, inFeatures], scales: [scale], zeroPoints: [zeroPoint])
-                    try TensorQuantizer.fakeQuantizeRows(buffer.baseAddress!, rows: rows, columns: inFeatures, scheme: scheme, parameters: parameters)
+                    try TensorQuantizer.fakeQuantizeRows(
+                        buffer.baseAddress!, rows: rows, columns: inFeatures, scheme: scheme, parameters: parameters)
                 }
             }
             var expected = [Float](repeating: 0, count: rows * outFeatures)
@@ -72,8 +102,10 @@ struct PackedMatmulTests {
             let magnitudes = PackedFixtures.magnitudes(
                 weight: dequantized, input: x, rows: rows, outFeatures: outFeatures, inFeatures: inFeatures)
             let (error, at) = PackedFixtures.worstRelative(reference, expected, magnitudes: magnitudes)
-            #expect(error <= Self.fakeQuantTolerance,
-                    "\(format) \(activation) [\(outFeatures), \(inFeatures)] g\(groupSize): output \(at) is \(at >= 0 ? reference[at] : 0), fake quant \(at >= 0 ? expected[at] : 0)")
+            #expect(
+                error <= Self.fakeQuantTolerance,
+                "\(format) \(activation) [\(outFeatures), \(inFeatures)] g\(groupSize): output \(at) is \(at >= 0 ? reference[at] : 0), fake quant \(at >= 0 ? expected[at] : 0)"
+            )
         }
     }
 
@@ -90,11 +122,13 @@ struct PackedMatmulTests {
         x.withUnsafeBufferPointer { input in
             y.withUnsafeMutableBufferPointer { output in
                 if let path {
-                    PackedMatmul.run(weight, activation: activation, input: input.baseAddress!, rows: rows,
-                                     output: output.baseAddress!, path: path)
+                    PackedMatmul.run(
+                        weight, activation: activation, input: input.baseAddress!, rows: rows,
+                        output: output.baseAddress!, path: path)
                 } else {
-                    PackedMatmul.reference(weight, activation: activation, input: input.baseAddress!, rows: rows,
-                                           output: output.baseAddress!)
+                    PackedMatmul.reference(
+                        weight, activation: activation, input: input.baseAddress!, rows: rows,
+                        output: output.baseAddress!)
                 }
             }
         }

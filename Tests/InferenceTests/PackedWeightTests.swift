@@ -4,10 +4,13 @@ import Testing
 
 /// Packing keeps every code and parameter, and bad input is refused with an error naming the problem.
 struct PackedWeightTests {
-    @Test(arguments: [PackedWeight.Format.int8, .uint4, .fp8e4m3], [(1, 1, 1), (17, 33, 32), (5, 100, 64), (33, 576, 128), (3, 20, 7)])
+    @Test(
+        arguments: [PackedWeight.Format.int8, .uint4, .fp8e4m3],
+        [(1, 1, 1), (17, 33, 32), (5, 100, 64), (33, 576, 128), (3, 20, 7)])
     func dequantizedValuesAreScaleTimesCodePlusOffset(format: PackedWeight.Format, shape: (Int, Int, Int)) throws {
         let (outFeatures, inFeatures, groupSize) = shape
-        let w = try PackedFixtures.weight(format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: 7)
+        let w = try PackedFixtures.weight(
+            format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: 7)
         let groups = w.packed.groupCount
         #expect(groups == (inFeatures + groupSize - 1) / groupSize)
         let values = w.packed.dequantized()
@@ -17,11 +20,12 @@ struct PackedWeightTests {
             for k in 0..<inFeatures {
                 let code = w.codes[out * inFeatures + k]
                 let index = out * groups + k / groupSize
-                let expected: Float = switch format {
-                case .int8: w.scales[index] * Float(Int8(bitPattern: code))
-                case .uint4: w.scales[index] * Float(code) + w.offsets[index]
-                case .fp8e4m3: w.scales[index] * MiniFloatFormat.e4m3.decode(code)
-                }
+                let expected: Float =
+                    switch format {
+                    case .int8: w.scales[index] * Float(Int8(bitPattern: code))
+                    case .uint4: w.scales[index] * Float(code) + w.offsets[index]
+                    case .fp8e4m3: w.scales[index] * MiniFloatFormat.e4m3.decode(code)
+                    }
                 #expect(values[out * inFeatures + k] == expected, "row \(out) column \(k)")
                 #expect(row[k] == expected, "dequantizeRow \(out) column \(k)")
             }
@@ -37,22 +41,35 @@ struct PackedWeightTests {
     }
 
     @Test func wrongScaleCountIsAShapeMismatch() {
-        #expect(throws: QuantError.shapeMismatch("PackedWeight(uint4): 3 scales for 2 rows × 2 groups of 2 (4 expected)")) {
-            try PackedWeight(uint4: [1, 2, 3, 4, 5, 6], scales: [1, 1, 1], offsets: [0, 0, 0], outFeatures: 2, inFeatures: 3, groupSize: 2)
+        #expect(
+            throws: QuantError.shapeMismatch("PackedWeight(uint4): 3 scales for 2 rows × 2 groups of 2 (4 expected)")
+        ) {
+            try PackedWeight(
+                uint4: [1, 2, 3, 4, 5, 6], scales: [1, 1, 1], offsets: [0, 0, 0], outFeatures: 2, inFeatures: 3,
+                groupSize: 2)
         }
         #expect(throws: QuantError.shapeMismatch("PackedWeight(uint4): 1 offsets for 2 rows × 1 groups (2 expected)")) {
-            try PackedWeight(uint4: [1, 2, 3, 4, 5, 6], scales: [1, 1], offsets: [0], outFeatures: 2, inFeatures: 3, groupSize: 3)
+            try PackedWeight(
+                uint4: [1, 2, 3, 4, 5, 6], scales: [1, 1], offsets: [0], outFeatures: 2, inFeatures: 3, groupSize: 3)
         }
     }
 
     @Test func badCodesAndSizesAreNamed() {
-        #expect(throws: QuantError.invalidConfiguration(field: "codes", reason: "PackedWeight(uint4): code 16 at element 4 (row 1, column 1) is outside 0...15")) {
-            try PackedWeight(uint4: [1, 2, 3, 4, 16, 6], scales: [1, 1], offsets: [0, 0], outFeatures: 2, inFeatures: 3, groupSize: 3)
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "codes", reason: "PackedWeight(uint4): code 16 at element 4 (row 1, column 1) is outside 0...15")
+        ) {
+            try PackedWeight(
+                uint4: [1, 2, 3, 4, 16, 6], scales: [1, 1], offsets: [0, 0], outFeatures: 2, inFeatures: 3, groupSize: 3
+            )
         }
         #expect(throws: QuantError.nonFiniteInput("PackedWeight(fp8e4m3): code 0xff at element 1 is NaN")) {
             try PackedWeight(fp8e4m3: [1, 0xFF], scales: [1], outFeatures: 1, inFeatures: 2, groupSize: 2)
         }
-        #expect(throws: QuantError.invalidConfiguration(field: "group_size", reason: "PackedWeight(int8): group size must be > 0, got 0")) {
+        #expect(
+            throws: QuantError.invalidConfiguration(
+                field: "group_size", reason: "PackedWeight(int8): group size must be > 0, got 0")
+        ) {
             try PackedWeight(int8: [1, 2], scales: [1], outFeatures: 1, inFeatures: 2, groupSize: 0)
         }
         #expect(throws: QuantError.nonFiniteInput("PackedWeight(int8): scale 1 (row 1, group 0) is nan")) {
@@ -66,7 +83,9 @@ struct PackedWeightTests {
         #expect(PackedActivation(ActivationQuantizer(scheme: dynamic)) == .int8PerToken)
         let staticScheme = try QuantScheme(dataType: .int8)
         let parameters = try QuantParameters(granularity: .perTensor, shape: [1, 4], scales: [0.5], zeroPoints: [3])
-        #expect(PackedActivation(ActivationQuantizer(scheme: staticScheme, parameters: parameters)) == .int8Static(scale: 0.5, zeroPoint: 3))
+        #expect(
+            PackedActivation(ActivationQuantizer(scheme: staticScheme, parameters: parameters))
+                == .int8Static(scale: 0.5, zeroPoint: 3))
         let narrow = try QuantScheme(dataType: .int8, granularity: .perToken, isNarrowRange: true, isDynamic: true)
         #expect(PackedActivation(ActivationQuantizer(scheme: narrow)) == nil)
         let fp8 = try QuantScheme(dataType: .fp8_e4m3, granularity: .perToken, isDynamic: true)

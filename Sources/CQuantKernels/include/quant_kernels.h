@@ -34,6 +34,15 @@ typedef struct {
     const int32_t *code_sums;
 } qk_weight;
 
+/// Packs row-major codes (one per byte: int8 bit patterns, uint4 0...15, fp8 bytes) of a weight
+/// [out_features][in_features] into the panel layout `packed` (zero-filled by the caller, panel_count panels) and,
+/// when code_sums is not NULL (zero-filled, [panel_count][group_count][16]), the per-group sums of integer codes.
+void qk_pack(int format, const uint8_t *codes, int out_features, int in_features, int group_size, int group_count,
+             int padded_in, uint8_t *packed, int32_t *code_sums);
+
+/// Writes row `row`'s in_features dequantized values (scale · code (+ offset)) to `target` (embedding lookups).
+void qk_dequantize_row(const qk_weight *w, int row, float *target);
+
 /// Whether this CPU can run `path`.
 int qk_cpu_supports(int path);
 
@@ -57,8 +66,9 @@ void qk_matmul_a8(const qk_weight *w, const uint8_t *codes, const float *row_sca
 void qk_matmul_f32(const qk_weight *w, const float *x, int rows, int panel_begin, int panel_end, float *out, int ldo,
                    int path);
 
-/// Dequantizes panels [panel_begin, panel_end) into tile[(panel − panel_begin)·16 + lane][in_features] (row stride
-/// ldt ≥ in_features), all 16 lanes of each panel (padded lanes are 0).
+/// Dequantizes panels [panel_begin, panel_end) into tile[k][(panel − panel_begin)·16 + lane] for k < in_features
+/// (row stride ldt ≥ 16·(panel_end − panel_begin)): the weight block transposed, [inFeatures, columns], which is the
+/// layout's natural order (a step's column c of 16 lanes is one contiguous store). Padded lanes hold 0 (or the offset).
 void qk_dequantize_panels(const qk_weight *w, int panel_begin, int panel_end, float *tile, int ldt, int path);
 
 #ifdef __cplusplus

@@ -10,7 +10,8 @@ public enum KernelPath: String, Sendable, CaseIterable {
     public static let current: KernelPath = {
         let best = supported[0]
         if let name = ProcessInfo.processInfo.environment["QUANTA_KERNEL"], let forced = KernelPath(rawValue: name),
-           forced.rank >= best.rank {
+            forced.rank >= best.rank
+        {
             return forced
         }
         return best

@@ -32,7 +32,8 @@ public enum PackedActivation: Sendable, Equatable {
             return
         }
         guard scheme.isDynamic || scheme.granularity == .perToken, scheme.granularity == .perToken,
-              scheme.isSymmetric, scheme.scaleType == .float32 else { return nil }
+            scheme.isSymmetric, scheme.scaleType == .float32
+        else { return nil }
         self = .int8PerToken
     }
 

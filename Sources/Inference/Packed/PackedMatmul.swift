@@ -9,9 +9,11 @@ import TensorCore
 /// FP8): few rows convert the codes in registers (decode GEMV); many rows dequantize blocks of weight rows to a float
 /// tile and multiply it with BLAS sgemm. Output panels of 16 features are split across `Parallel` workers.
 public enum PackedMatmul {
-    /// Rows from which float activations take the dequantized-tile + sgemm route.
-    static let tileRowThreshold = 8
-    /// Panels (of 16 output features) per dequantized tile: large, because each sgemm call packs all input rows again.
+    /// Rows from which float activations take the dequantized-tile + sgemm route (below it, converting codes in
+    /// registers once per 4 rows is cheaper than writing the tile: measured crossover 32-64 rows on SmolLM2 shapes).
+    static let tileRowThreshold = 48
+    /// Largest panel count (of 16 output features) per dequantized tile: large, because each sgemm call packs its
+    /// input rows again, yet a 576-wide tile (1.2 MB) stays in L2.
     static let tilePanels = 32
 
     /// output[rows, outFeatures] = act(input[rows, inFeatures]) · Wᵀ on `KernelPath.current` (no bias: the caller
@@ -58,26 +60,73 @@ public enum PackedMatmul {
         if rows < tileRowThreshold {
             Parallel.forEachChunk(count: panels, minimumPerChunk: 2) { range in
                 var w = kernel
-                qk_matmul_f32(&w, x, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), y,
-                              Int32(outFeatures), path.code)
+                qk_matmul_f32(
+                    &w, x, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), y,
+                    Int32(outFeatures), path.code)
             }
             return
         }
-        let blocks = (panels + tilePanels - 1) / tilePanels
-        Parallel.forEachChunk(count: blocks) { range in
+        // Every sgemm call covers one fixed (256-row block, tile) pair whatever the worker count, so results do not
+        // depend on QUANTA_THREADS (OpenBLAS picks kernels by shape). Workers take whole tiles when there are enough
+        // (each tile is dequantized once and serves every row block), else whole row blocks (each worker
+        // dequantizing every tile for its rows).
+        let rowBlock = BLAS.rowBlock
+        let rowBlocks = (rows + rowBlock - 1) / rowBlock
+        // An even number of tiles (from the shape alone) keeps two workers balanced.
+        var columnBlocks = max(2, (panels + tilePanels - 1) / tilePanels)
+        columnBlocks = min(panels, (columnBlocks + 1) / 2 * 2)
+        let tilePanels = (panels + columnBlocks - 1) / columnBlocks
+        columnBlocks = (panels + tilePanels - 1) / tilePanels
+        let tileRows = tilePanels * PackedWeight.panelWidth
+        if columnBlocks < Parallel.threadCount && rowBlocks > 1 {
+            Parallel.forEachChunk(count: rowBlocks) { range in
+                var w = kernel
+                let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * inFeatures)
+                defer { tile.deallocate() }
+                for columnBlock in 0..<columnBlocks {
+                    let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
+                    qk_dequantize_panels(
+                        &w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
+                    for rowIndex in range {
+                        let start = rowIndex * rowBlock, count = min(rows, start + rowBlock) - start
+                        tileProduct(
+                            tile, first: first, last: last, x: x + start * inFeatures, rows: count,
+                            y: y + start * outFeatures, inFeatures: inFeatures, outFeatures: outFeatures)
+                    }
+                }
+            }
+            return
+        }
+        Parallel.forEachChunk(count: columnBlocks) { range in
             var w = kernel
-            let tileRows = min(panels, tilePanels) * PackedWeight.panelWidth
             let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * inFeatures)
             defer { tile.deallocate() }
-            for block in range {
-                let first = block * tilePanels, last = min(panels, first + tilePanels)
-                qk_dequantize_panels(&w, Int32(first), Int32(last), tile, Int32(inFeatures), path.code)
-                let start = first * PackedWeight.panelWidth
-                let columns = min(outFeatures, last * PackedWeight.panelWidth) - start
-                BLAS.sgemm(transposeA: false, transposeB: true, m: rows, n: columns, k: inFeatures,
-                           a: x, lda: inFeatures, b: tile, ldb: inFeatures, c: y + start, ldc: outFeatures)
+            for columnBlock in range {
+                let first = columnBlock * tilePanels, last = min(panels, first + tilePanels)
+                qk_dequantize_panels(
+                    &w, Int32(first), Int32(last), tile, Int32((last - first) * PackedWeight.panelWidth), path.code)
+                for start in stride(from: 0, to: rows, by: rowBlock) {
+                    tileProduct(
+                        tile, first: first, last: last, x: x + start * inFeatures,
+                        rows: min(rows, start + rowBlock) - start, y: y + start * outFeatures,
+                        inFeatures: inFeatures, outFeatures: outFeatures)
+                }
             }
         }
+    }
+
+    /// y[:, first·16 ..< last·16] = x · tile for one block of dequantized panels (`tile: [inFeatures, 16·(last − first)]`).
+    @inline(__always)
+    static func tileProduct(
+        _ tile: UnsafePointer<Float>, first: Int, last: Int, x: UnsafePointer<Float>, rows: Int,
+        y: UnsafeMutablePointer<Float>, inFeatures: Int, outFeatures: Int
+    ) {
+        let start = first * PackedWeight.panelWidth
+        let columns = min(outFeatures, last * PackedWeight.panelWidth) - start
+        BLAS.sgemm(
+            transposeA: false, transposeB: false, m: rows, n: columns, k: inFeatures,
+            a: x, lda: inFeatures, b: tile, ldb: (last - first) * PackedWeight.panelWidth, c: y + start,
+            ldc: outFeatures)
     }
 
     /// Int8 activations: quantize every row once, then integer products per panel (fp8 weights: dequantize the
@@ -102,8 +151,18 @@ public enum PackedMatmul {
             scales.deallocate()
             sums.deallocate()
         }
-        qk_quantize_rows(input, Int32(rows), Int32(inFeatures), Int32(padded), w.group_size, w.group_count, dynamic,
-                         staticScale, zeroPoint, codes, scales, needsSums ? sums : nil, path.code)
+        do {
+            nonisolated(unsafe) let (x, c, s, a) = (input, codes, scales, sums)
+            let (groupSize, groupCount) = (w.group_size, w.group_count)
+            // Rows are independent: prefill quantizes them in parallel (32 rows of 576 take ~10 µs).
+            Parallel.forEachChunk(count: rows, minimumPerChunk: 32) { range in
+                let first = range.lowerBound
+                qk_quantize_rows(
+                    x + first * inFeatures, Int32(range.count), Int32(inFeatures), Int32(padded), groupSize,
+                    groupCount, dynamic, staticScale, zeroPoint, c + first * padded, s + first,
+                    needsSums ? a + first * Int(groupCount) : nil, path.code)
+            }
+        }
         if w.format == Int32(QK_FORMAT_FP8E4M3) {
             let values = UnsafeMutablePointer<Float>.allocate(capacity: rows * inFeatures)
             defer { values.deallocate() }
@@ -120,8 +179,9 @@ public enum PackedMatmul {
         let kernel = w, outFeatures = Int(w.out_features)
         Parallel.forEachChunk(count: Int(w.panel_count), minimumPerChunk: 2) { range in
             var w = kernel
-            qk_matmul_a8(&w, c, s, needsSums ? a : nil, zeroPoint, Int32(rows), Int32(range.lowerBound),
-                         Int32(range.upperBound), y, Int32(outFeatures), path.code)
+            qk_matmul_a8(
+                &w, c, s, needsSums ? a : nil, zeroPoint, Int32(rows), Int32(range.lowerBound),
+                Int32(range.upperBound), y, Int32(outFeatures), path.code)
         }
     }
 }
@@ -129,23 +189,19 @@ public enum PackedMatmul {
 extension PackedWeight {
     /// Calls `body` with the C view of this weight (pointers valid only inside `body`).
     func withKernelWeight<R>(_ body: (qk_weight) -> R) -> R {
-        let formatCode: Int32 =
-            switch format {
-            case .int8: Int32(QK_FORMAT_INT8)
-            case .uint4: Int32(QK_FORMAT_UINT4)
-            case .fp8e4m3: Int32(QK_FORMAT_FP8E4M3)
-            }
         return codes.withUnsafeBufferPointer { codes in
             scales.withUnsafeBufferPointer { scales in
                 offsets.withUnsafeBufferPointer { offsets in
                     codeSums.withUnsafeBufferPointer { sums in
-                        body(qk_weight(
-                            format: formatCode, out_features: Int32(outFeatures), in_features: Int32(inFeatures),
-                            group_size: Int32(groupSize), group_count: Int32(groupCount),
-                            padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
-                            codes: codes.baseAddress, scales: scales.baseAddress,
-                            offsets: offsets.isEmpty ? nil : offsets.baseAddress,
-                            code_sums: sums.isEmpty ? nil : sums.baseAddress))
+                        body(
+                            qk_weight(
+                                format: format.kernelCode, out_features: Int32(outFeatures),
+                                in_features: Int32(inFeatures),
+                                group_size: Int32(groupSize), group_count: Int32(groupCount),
+                                padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
+                                codes: codes.baseAddress, scales: scales.baseAddress,
+                                offsets: offsets.isEmpty ? nil : offsets.baseAddress,
+                                code_sums: sums.isEmpty ? nil : sums.baseAddress))
                     }
                 }
             }

@@ -1,3 +1,4 @@
+import CQuantKernels
 import QuantCore
 
 /// Weight codes kept in memory the way the packed kernels read them, with their per-group parameters.
@@ -22,9 +23,18 @@ public struct PackedWeight: Sendable {
         case uint4
         /// One byte per code (OCP FP8 E4M3FN: bias 7, no infinities, S.1111.111 is NaN); x = scale[g] · fp8(q).
         case fp8e4m3
+
+        /// The C side's number for the format.
+        var kernelCode: Int32 {
+            switch self {
+            case .int8: Int32(QK_FORMAT_INT8)
+            case .uint4: Int32(QK_FORMAT_UINT4)
+            case .fp8e4m3: Int32(QK_FORMAT_FP8E4M3)
+            }
+        }
     }
 
-    /// Output features per panel of the layout.
+    /// Output features per panel of the layout (`QK_PANEL` in C).
     public static let panelWidth = 16
 
     public let format: Format
@@ -54,10 +64,13 @@ public struct PackedWeight: Sendable {
     /// - Parameters: `codes`: `[outFeatures, inFeatures]` row-major; `scales`: `[outFeatures, groupCount]`.
     /// - Throws: `QuantError.shapeMismatch` for a code or scale count that does not fit the shape,
     ///   `.invalidConfiguration` for a non-positive dimension or group size, `.nonFiniteInput` for a NaN/infinite scale.
-    public init(int8 codes: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int) throws(QuantError) {
+    public init(int8 codes: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int)
+        throws(QuantError)
+    {
         try self.init(
             format: .int8, codeCount: codes.count, scales: scales, offsets: nil, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { codes.withUnsafeBufferPointer { UnsafeRawBufferPointer($0) } }
+            inFeatures: inFeatures, groupSize: groupSize
+        ) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     /// Packs 4-bit codes (one code 0...15 per element): x = scales[i] · q + offsets[i], i = row · groupCount + g.
@@ -70,29 +83,34 @@ public struct PackedWeight: Sendable {
         if let index = codes.firstIndex(where: { $0 > 15 }) {
             throw .invalidConfiguration(
                 field: "codes",
-                reason: "PackedWeight(uint4): code \(codes[index]) at element \(index) (row \(index / max(inFeatures, 1)), "
+                reason:
+                    "PackedWeight(uint4): code \(codes[index]) at element \(index) (row \(index / max(inFeatures, 1)), "
                     + "column \(index % max(inFeatures, 1))) is outside 0...15")
         }
         try self.init(
             format: .uint4, codeCount: codes.count, scales: scales, offsets: offsets, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { codes.withUnsafeBufferPointer { UnsafeRawBufferPointer($0) } }
+            inFeatures: inFeatures, groupSize: groupSize
+        ) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     /// Packs FP8 E4M3FN codes: x = scales[row · groupCount + g] · fp8(q).
     /// - Throws: as the int8 initializer, and `.nonFiniteInput` naming the first NaN code (0x7F or 0xFF).
-    public init(fp8e4m3 codes: [UInt8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int) throws(QuantError) {
+    public init(fp8e4m3 codes: [UInt8], scales: [Float], outFeatures: Int, inFeatures: Int, groupSize: Int)
+        throws(QuantError)
+    {
         if let index = codes.firstIndex(where: { $0 & 0x7F == 0x7F }) {
             throw .nonFiniteInput(
                 "PackedWeight(fp8e4m3): code 0x\(String(codes[index], radix: 16)) at element \(index) is NaN")
         }
         try self.init(
             format: .fp8e4m3, codeCount: codes.count, scales: scales, offsets: nil, outFeatures: outFeatures,
-            inFeatures: inFeatures, groupSize: groupSize) { codes.withUnsafeBufferPointer { UnsafeRawBufferPointer($0) } }
+            inFeatures: inFeatures, groupSize: groupSize
+        ) { body in codes.withUnsafeBytes { body($0) } }
     }
 
     private init(
         format: Format, codeCount: Int, scales: [Float], offsets: [Float]?, outFeatures: Int, inFeatures: Int,
-        groupSize: Int, source: () -> UnsafeRawBufferPointer
+        groupSize: Int, withCodes: ((UnsafeRawBufferPointer) -> Void) -> Void
     ) throws(QuantError) {
         let place = "PackedWeight(\(format.rawValue))"
         guard outFeatures > 0, inFeatures > 0 else {
@@ -100,25 +118,34 @@ public struct PackedWeight: Sendable {
                 field: "shape", reason: "\(place): shape [\(outFeatures), \(inFeatures)] must have positive dimensions")
         }
         guard groupSize > 0 else {
-            throw .invalidConfiguration(field: "group_size", reason: "\(place): group size must be > 0, got \(groupSize)")
+            throw .invalidConfiguration(
+                field: "group_size", reason: "\(place): group size must be > 0, got \(groupSize)")
         }
         let (elements, overflow) = outFeatures.multipliedReportingOverflow(by: inFeatures)
         guard !overflow, codeCount == elements else {
-            throw .shapeMismatch("\(place): \(codeCount) codes for shape [\(outFeatures), \(inFeatures)] (\(overflow ? "overflow" : "\(elements)") expected)")
+            throw .shapeMismatch(
+                "\(place): \(codeCount) codes for shape [\(outFeatures), \(inFeatures)] (\(overflow ? "overflow" : "\(elements)") expected)"
+            )
         }
         let size = min(groupSize, inFeatures)
         let groups = (inFeatures + size - 1) / size
         guard scales.count == outFeatures * groups else {
-            throw .shapeMismatch("\(place): \(scales.count) scales for \(outFeatures) rows × \(groups) groups of \(size) (\(outFeatures * groups) expected)")
+            throw .shapeMismatch(
+                "\(place): \(scales.count) scales for \(outFeatures) rows × \(groups) groups of \(size) (\(outFeatures * groups) expected)"
+            )
         }
         if let offsets, offsets.count != scales.count {
-            throw .shapeMismatch("\(place): \(offsets.count) offsets for \(outFeatures) rows × \(groups) groups (\(scales.count) expected)")
+            throw .shapeMismatch(
+                "\(place): \(offsets.count) offsets for \(outFeatures) rows × \(groups) groups (\(scales.count) expected)"
+            )
         }
         if let index = scales.firstIndex(where: { !$0.isFinite }) {
-            throw .nonFiniteInput("\(place): scale \(index) (row \(index / groups), group \(index % groups)) is \(scales[index])")
+            throw .nonFiniteInput(
+                "\(place): scale \(index) (row \(index / groups), group \(index % groups)) is \(scales[index])")
         }
         if let offsets, let index = offsets.firstIndex(where: { !$0.isFinite }) {
-            throw .nonFiniteInput("\(place): offset \(index) (row \(index / groups), group \(index % groups)) is \(offsets[index])")
+            throw .nonFiniteInput(
+                "\(place): offset \(index) (row \(index / groups), group \(index % groups)) is \(offsets[index])")
         }
         let width = Self.panelWidth
         let step = format == .uint4 ? 8 : 4
@@ -133,22 +160,22 @@ public struct PackedWeight: Sendable {
         self.paddedInFeatures = padded
         self.panelCount = panels
         let panelBytes = format == .uint4 ? padded * width / 2 : padded * width
-        let raw = source()
         var packed = [UInt8](repeating: 0, count: panels * panelBytes)
         var sums = [Int32](repeating: 0, count: format == .fp8e4m3 ? 0 : panels * groups * width)
+        withCodes { raw in
+            packed.withUnsafeMutableBufferPointer { target in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    qk_pack(
+                        format.kernelCode, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(outFeatures),
+                        Int32(inFeatures), Int32(size), Int32(groups), Int32(padded), target.baseAddress,
+                        sums.isEmpty ? nil : sums.baseAddress)
+                }
+            }
+        }
         var panelScales = [Float](repeating: 0, count: panels * groups * width)
         var panelOffsets = [Float](repeating: 0, count: offsets == nil ? 0 : panels * groups * width)
         for row in 0..<outFeatures {
             let (panel, lane) = row.quotientAndRemainder(dividingBy: width)
-            for column in 0..<inFeatures {
-                let code = raw[row * inFeatures + column]
-                let (byte, shift) = Self.position(format: format, lane: lane, column: column)
-                packed[panel * panelBytes + byte] |= code << shift
-                if format != .fp8e4m3 {
-                    let value = format == .int8 ? Int32(Int8(bitPattern: code)) : Int32(code)
-                    sums[(panel * groups + column / size) * width + lane] += value
-                }
-            }
             for group in 0..<groups {
                 panelScales[(panel * groups + group) * width + lane] = scales[row * groups + group]
                 if let offsets { panelOffsets[(panel * groups + group) * width + lane] = offsets[row * groups + group] }
@@ -172,7 +199,9 @@ public struct PackedWeight: Sendable {
     }
 
     /// Bytes of one panel's codes.
-    var panelByteCount: Int { format == .uint4 ? paddedInFeatures * Self.panelWidth / 2 : paddedInFeatures * Self.panelWidth }
+    var panelByteCount: Int {
+        format == .uint4 ? paddedInFeatures * Self.panelWidth / 2 : paddedInFeatures * Self.panelWidth
+    }
 
     /// Whether every group boundary but the row's end falls on a layout step, as the fast kernels need; other group
     /// sizes (not a multiple of 4, or of 8 for uint4) run the reference.
@@ -228,15 +257,9 @@ public struct PackedWeight: Sendable {
     /// Writes row `row`'s `inFeatures` dequantized values (an embedding lookup in a packed tied table).
     public func dequantizeRow(_ row: Int, into target: UnsafeMutablePointer<Float>) {
         precondition(row >= 0 && row < outFeatures, "row \(row) of \(outFeatures)")
-        for group in 0..<groupCount {
-            let index = parameterIndex(row: row, group: group)
-            let scale = scales[index]
-            let offset = offsets.isEmpty ? 0 : offsets[index]
-            for column in (group * groupSize)..<min(inFeatures, (group + 1) * groupSize) {
-                target[column] = format == .uint4
-                    ? scale * codeValue(row: row, column: column) + offset
-                    : scale * codeValue(row: row, column: column)
-            }
+        withKernelWeight { kernelWeight in
+            var w = kernelWeight
+            qk_dequantize_row(&w, Int32(row), target)
         }
     }
 }
