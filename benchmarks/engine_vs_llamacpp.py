@@ -13,9 +13,20 @@ each gets one unmeasured warm-up run, and the table reports medians and the rati
   decode_tokens_per_second (its own timings, model load excluded).
 - The F32 model is made once with scripts/make_f32_gguf.py and cached next to --model as NAME.F32.gguf.
 
+--packed compares quantized models instead, each engine computing from its own packed weights (Quanta loads a
+quantized folder straight into packed layers): Quanta W8A8 (static and dynamic) and W8A16 against llama.cpp Q8_0,
+Quanta W4A16 symmetric g32 against Q4_0 and asymmetric g32 against Q4_1, and --model in both engines. The GGUFs are
+made from the F32 copy with llama.cpp's own quantizer (llama_cpp.llama_model_quantize) and cached next to --model as
+NAME.llama-TYPE.gguf; the Quanta folders with `quanta quantize F32 --recipe benchmarks/recipes/packed-*.yaml --calib
+CALIB` (the presets with the LM head quantized as llama.cpp's files quantize it), cached as NAME.quanta-RECIPE/. Then
+`quanta eval --windows W` gives each model's peak memory (ru_maxrss) against the F32 model's, and the perplexity of
+the packed run against the fake-quant run of the same folder (QUANTA_PACKED=0). Results go to
+benchmarks/results/engine-packed-NAME.json and .md.
+
 Usage (in the venv that has llama-cpp-python and gguf, from the repository root):
     python benchmarks/engine_vs_llamacpp.py [--quanta .build/release/quanta] [--model M.gguf] [--text T] [--reps 3]
     python benchmarks/engine_vs_llamacpp.py --llama-only      # llama.cpp alone
+    python benchmarks/engine_vs_llamacpp.py --packed --quiet 120 [--windows 40]
     --quiet 120 (for a shared machine) waits up to 120 s for 3 idle seconds before each measured run and repeats a
     run that another process disturbed: llama.cpp's OpenMP threads slow down several-fold when anything else runs.
 """
@@ -71,7 +82,8 @@ class LlamaCpp:
 class Quanta:
     name = "Quanta"
 
-    def __init__(self, binary: str, model: str, text: str):
+    def __init__(self, binary: str, model: str, text: str, name: str = "Quanta"):
+        self.name = name
         self.cmd = [binary, "bench", model, "--prompt-tokens", str(PROMPT), "--decode-tokens", str(DECODE),
                     "--text", text, "--repetitions", "1", "--json"]
 
@@ -127,6 +139,112 @@ def measure(engines: list, reps: int, quiet_s: float) -> dict:
     return results
 
 
+# --packed: (llama.cpp type, [(row label, Quanta recipe in benchmarks/recipes/)]).
+PACKED_GROUPS = [
+    ("Q8_0", [("W8A8 static", "packed-w8a8-int8-static"), ("W8A8 dynamic", "packed-w8a8-int8-dynamic"),
+              ("W8A16", "packed-w8a16")]),
+    ("Q4_0", [("W4A16 sym g32", "packed-w4a16-g32-sym")]),
+    ("Q4_1", [("W4A16 asym g32", "packed-w4a16-g32-asym")]),
+]
+
+
+def model_stem(model: str) -> str:
+    stem = model[:-len(".gguf")] if model.endswith(".gguf") else model
+    base, _, last = stem.rpartition(".")
+    return base if base and last.upper() in QUANT_SUFFIXES else stem
+
+
+def llama_quantized(f32: str, type_name: str, stem: str) -> str:
+    """The F32 GGUF quantized by llama.cpp's own llama_model_quantize to `type_name`, made once."""
+    import ctypes
+    import llama_cpp
+    out = f"{stem}.llama-{type_name}.gguf"
+    if not os.path.exists(out):
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{type_name}")
+        params.nthread = 2
+        if llama_cpp.llama_model_quantize(f32.encode(), (out + ".tmp").encode(), ctypes.byref(params)) != 0:
+            sys.exit(f"llama_model_quantize {type_name} failed")
+        os.rename(out + ".tmp", out)
+    return out
+
+
+def quanta_folder(binary: str, f32: str, recipe: str, calib: str, stem: str) -> str:
+    """`quanta quantize F32 --recipe benchmarks/recipes/RECIPE.yaml --calib CALIB`, made once."""
+    out = f"{stem}.quanta-{recipe}"
+    if not os.path.exists(out):
+        subprocess.run([binary, "quantize", f32, "--recipe", os.path.join(ROOT, "benchmarks", "recipes", recipe + ".yaml"),
+                        "--calib", calib, "--out", out], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def quanta_eval(binary: str, model: str, text: str, windows: int, packed: bool) -> dict:
+    """`quanta eval MODEL --windows W --json` (QUANTA_PACKED=0 for the fake-quant path): perplexity, peak memory."""
+    env = dict(os.environ, QUANTA_PACKED="1" if packed else "0")
+    out = subprocess.run([binary, "eval", model, "--text", text, "--windows", str(windows), "--json"], check=True,
+                         capture_output=True, text=True, env=env).stdout
+    result = json.loads(out)
+    return {"perplexity": result["perplexity"], "peak_memory_mb": result["peak_memory_mb"], "seconds": result["seconds"]}
+
+
+def packed_main(args, load: float) -> None:
+    stem = model_stem(args.model)
+    f32 = f32_path(args.model)
+    speed, folders = [], {}
+    groups = [(t, [(label, quanta_folder(args.quanta, f32, recipe, args.calib, stem)) for label, recipe in rows])
+              for t, rows in PACKED_GROUPS]
+    groups.append((os.path.basename(args.model), [("default GGUF", args.model)]))
+    for type_name, rows in groups:
+        gguf = args.model if type_name == os.path.basename(args.model) else llama_quantized(f32, type_name, stem)
+        print(f"{os.path.basename(gguf)} against {', '.join(label for label, _ in rows)}:", file=sys.stderr)
+        engines = [LlamaCpp(gguf, args.text)] + [Quanta(args.quanta, path, args.text, label) for label, path in rows]
+        results = measure(engines, args.reps, args.quiet)
+        for label, path in rows:
+            folders[label] = path
+            for i, metric in enumerate(("prefill", "decode")):
+                llama = statistics.median(r[i] for r in results["llama.cpp"])
+                quanta = statistics.median(r[i] for r in results[label])
+                speed.append({"quanta": label, "llama_cpp": os.path.basename(gguf), "phase": metric,
+                              "llama_cpp_tokens_per_second": llama, "quanta_tokens_per_second": quanta,
+                              "ratio": quanta / llama})
+        del engines
+
+    print(f"peak memory and perplexity: quanta eval --windows {args.windows}", file=sys.stderr)
+    float_eval = quanta_eval(args.quanta, f32, args.text, args.windows, packed=True)
+    memory = [{"model": "F32 (float)", **float_eval, "memory_ratio": 1.0}]
+    for label, path in folders.items():
+        packed = quanta_eval(args.quanta, path, args.text, args.windows, packed=True)
+        fake = quanta_eval(args.quanta, path, args.text, args.windows, packed=False)
+        memory.append({"model": label, **packed, "memory_ratio": packed["peak_memory_mb"] / float_eval["peak_memory_mb"],
+                       "fake_quant_perplexity": fake["perplexity"], "fake_quant_peak_memory_mb": fake["peak_memory_mb"],
+                       "perplexity_relative_difference": abs(packed["perplexity"] - fake["perplexity"]) / fake["perplexity"]})
+        print(f"  {label}: {memory[-1]}", file=sys.stderr)
+
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    lines = [f"Quanta (packed weights) against llama.cpp, {os.path.basename(stem)}: medians of {args.reps} alternating runs, "
+             f"{PROMPT}-token prefill, {DECODE} decode steps, 2 threads; load average {load:.2f} at start; commit {commit}",
+             "", "| Quanta | llama.cpp | phase | llama.cpp tok/s | Quanta tok/s | Quanta / llama.cpp |", "|---|---|---|---:|---:|---:|"]
+    for r in speed:
+        lines.append(f"| {r['quanta']} | {r['llama_cpp']} | {r['phase']} | {r['llama_cpp_tokens_per_second']:.1f} | "
+                     f"{r['quanta_tokens_per_second']:.1f} | {r['ratio']:.2f} |")
+    lines += ["", f"`quanta eval --windows {args.windows}`: peak memory (ru_maxrss) against the F32 model, perplexity of the "
+              "packed run against the fake-quant run (QUANTA_PACKED=0) of the same folder", "",
+              "| model | peak MB | of F32 | perplexity | fake-quant perplexity | relative difference | fake-quant peak MB |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for m in memory:
+        fake = (f"{m['fake_quant_perplexity']:.4f} | {100 * m['perplexity_relative_difference']:.4f}% | "
+                f"{m['fake_quant_peak_memory_mb']:.0f}") if "fake_quant_perplexity" in m else "- | - | -"
+        lines.append(f"| {m['model']} | {m['peak_memory_mb']:.0f} | {100 * m['memory_ratio']:.0f}% | {m['perplexity']:.4f} | {fake} |")
+    table = "\n".join(lines)
+    print("\n" + table)
+    out = os.path.join(ROOT, "benchmarks", "results", f"engine-packed-{os.path.basename(stem)}")
+    with open(out + ".json", "w") as f:
+        json.dump({"speed": speed, "memory": memory, "argv": sys.argv, "commit": commit, "load_average": load,
+                   "reps": args.reps, "windows": args.windows}, f, indent=1, sort_keys=True)
+    with open(out + ".md", "w") as f:
+        f.write(table + "\n\nCommand: `python " + " ".join(["benchmarks/engine_vs_llamacpp.py"] + sys.argv[1:]) + "`\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quanta", default=os.path.join(ROOT, ".build", "release", "quanta"))
@@ -136,11 +254,19 @@ def main() -> None:
     parser.add_argument("--llama-only", action="store_true", help="measure llama.cpp alone")
     parser.add_argument("--quiet", type=float, default=0, metavar="S",
                         help="shared machine: wait up to S s for idle CPUs before each run and repeat disturbed runs")
+    parser.add_argument("--packed", action="store_true",
+                        help="quantized models from packed weights against llama.cpp Q8_0/Q4_0/Q4_1, with peak memory")
+    parser.add_argument("--calib", default="/work/shared/data/wikitext-2/wiki.valid.tokens",
+                        help="--packed: calibration text for the static recipe")
+    parser.add_argument("--windows", type=int, default=40, help="--packed: windows of quanta eval (memory, perplexity)")
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
     if load > 0.5:
         print(f"warning: 1-minute load average is {load:.2f}; other processes will distort the timings", file=sys.stderr)
+    if args.packed:
+        packed_main(args, load)
+        return
     rows = []
     for model in (f32_path(args.model), args.model):
         print(f"{os.path.basename(model)}:", file=sys.stderr)

@@ -6,12 +6,35 @@ import TensorCore
 /// still a layer: every runner computes the same function with nothing else to pass.
 public struct Linear: Sendable {
     /// `[outFeatures, inFeatures]`: the values the product reads (for a quantized layer, its dequantized codes).
-    /// Changing it drops `quantizedWeight`, which would no longer describe it.
+    /// Changing it drops `quantizedWeight`, which would no longer describe it, and packed storage: the layer is then
+    /// float. Reading it from a packed layer dequantizes the codes (a new tensor on every read: algorithms and the
+    /// debugger, which need float weights, run on unpacked models).
     public var weight: Tensor {
-        didSet { quantizedWeight = nil }
+        get {
+            guard let packedWeight else { return floatWeight }
+            return Tensor(shape: [packedWeight.outFeatures, packedWeight.inFeatures], scalars: packedWeight.dequantized())
+        }
+        set {
+            floatWeight = newValue
+            packedWeight = nil
+            quantizedWeight = nil
+        }
+        _modify {
+            if let packedWeight {
+                floatWeight = Tensor(shape: [packedWeight.outFeatures, packedWeight.inFeatures], scalars: packedWeight.dequantized())
+                self.packedWeight = nil
+            }
+            quantizedWeight = nil
+            yield &floatWeight
+        }
     }
-    /// The stored codes and parameters that `weight` dequantizes from; nil for a float layer.
-    public private(set) var quantizedWeight: QuantizedTensor?
+    /// The float weight of a float layer; empty (`[0, 0]`) while the layer is packed.
+    var floatWeight: Tensor
+    /// The codes the product reads when the layer is packed (`Linear+Packed.swift`); nil for float storage.
+    public internal(set) var packedWeight: PackedWeight?
+    /// The stored codes and parameters that `weight` dequantizes from; nil for a float layer (and for a layer loaded
+    /// straight into packed storage, whose codes are `packedWeight`).
+    public internal(set) var quantizedWeight: QuantizedTensor?
     /// Fake-quantizes the input (after `inputTransform`) before the product.
     public var inputQuantizer: ActivationQuantizer?
     /// Fake-quantizes the output after the product and bias.
@@ -32,14 +55,16 @@ public struct Linear: Sendable {
         precondition(weight.rank == 2)
         precondition(bias == nil || bias!.shape == [weight.shape[0]])
         precondition(inputTransform == nil || inputTransform!.dimension == weight.shape[1])
-        self.weight = weight
+        self.floatWeight = weight
         self.bias = bias
         self.name = name
         self.inputTransform = inputTransform
     }
 
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    public var inFeatures: Int { packedWeight?.inFeatures ?? floatWeight.shape[1] }
+    public var outFeatures: Int { packedWeight?.outFeatures ?? floatWeight.shape[0] }
+    /// `[outFeatures, inFeatures]`, without reading (or dequantizing) the weight.
+    public var weightShape: [Int] { [outFeatures, inFeatures] }
 
     /// Whether the layer quantizes its input or output.
     public var quantizesActivations: Bool { inputQuantizer != nil || outputQuantizer != nil }
@@ -47,8 +72,8 @@ public struct Linear: Sendable {
     /// Makes `quantized` the layer's weight: its dequantized values become `weight`, its codes `quantizedWeight`.
     /// - Throws: `QuantError.shapeMismatch` when its shape is not the layer's, and what dequantization throws.
     public mutating func setQuantizedWeight(_ quantized: QuantizedTensor) throws(QuantError) {
-        guard quantized.shape == weight.shape else {
-            throw .shapeMismatch("\(name): quantized weight \(quantized.shape), layer \(weight.shape)")
+        guard quantized.shape == weightShape else {
+            throw .shapeMismatch("\(name): quantized weight \(quantized.shape), layer \(weightShape)")
         }
         try setQuantizedWeight(quantized, dequantized: quantized.dequantized())
     }
@@ -56,7 +81,7 @@ public struct Linear: Sendable {
     /// Makes `quantized` the layer's weight when its dequantized values are already at hand (`dequantized` must be
     /// exactly `quantized.dequantized()`; GPTQ returns both).
     public mutating func setQuantizedWeight(_ quantized: QuantizedTensor, dequantized: Tensor) {
-        precondition(quantized.shape == weight.shape && dequantized.shape == weight.shape)
+        precondition(quantized.shape == weightShape && dequantized.shape == weightShape)
         weight = dequantized
         quantizedWeight = quantized
     }
@@ -69,6 +94,21 @@ public struct Linear: Sendable {
     ) throws(ModelError) {
         guard hooks != nil || quantizesActivations else {
             forward(input, rows: rows, into: output)
+            return
+        }
+        if hooks == nil, let packedWeight, let activation = packedInputActivation {
+            // The kernel quantizes the input itself (int8 codes, scales in the epilogue): no fake-quantized copy.
+            if let inputTransform {
+                Self.withInputCopy(input, rows: rows, columns: inFeatures, transform: inputTransform) {
+                    PackedMatmul.run(packedWeight, activation: activation, input: $0, rows: rows, output: output)
+                }
+            } else {
+                PackedMatmul.run(packedWeight, activation: activation, input: input, rows: rows, output: output)
+            }
+            addBias(output, rows: rows)
+            if let outputQuantizer {
+                try outputQuantizer.apply(output, rows: rows, columns: outFeatures, at: "\(name).output")
+            }
             return
         }
         try Self.withInputCopy(input, rows: rows, columns: inFeatures, transform: inputTransform) { (copy) throws(ModelError) in
@@ -86,7 +126,7 @@ public struct Linear: Sendable {
     }
 
     /// Calls `body` with a private copy of `input` (`[rows, columns]`), rotated by `transform` when there is one.
-    private static func withInputCopy<E: Error>(
+    static func withInputCopy<E: Error>(
         _ input: UnsafePointer<Float>, rows: Int, columns: Int, transform: HadamardTransform?,
         _ body: (UnsafeMutablePointer<Float>) throws(E) -> Void
     ) throws(E) {
@@ -105,7 +145,7 @@ public struct Linear: Sendable {
         hooks: (any ForwardHooks)?
     ) throws(ModelError) {
         precondition(layers.count == outputs.count && layers.allSatisfy { $0.inFeatures == layers[0].inFeatures })
-        guard rows == 1, hooks == nil, !layers.contains(where: \.quantizesActivations) else {
+        guard rows == 1, hooks == nil, !layers.contains(where: { $0.quantizesActivations || $0.packedWeight != nil }) else {
             for (layer, output) in zip(layers, outputs) { try layer.forward(input, rows: rows, into: output, hooks: hooks) }
             return
         }
@@ -132,7 +172,7 @@ public struct Linear: Sendable {
     private static func withWeightPointers(_ layers: [Linear], _ body: ([UnsafePointer<Float>]) -> Void) {
         func nest(_ index: Int, _ collected: [UnsafePointer<Float>]) {
             guard index < layers.count else { return body(collected) }
-            layers[index].weight.scalars.withUnsafeBufferPointer { nest(index + 1, collected + [$0.baseAddress!]) }
+            layers[index].floatWeight.scalars.withUnsafeBufferPointer { nest(index + 1, collected + [$0.baseAddress!]) }
         }
         nest(0, [])
     }
@@ -151,7 +191,13 @@ public struct Linear: Sendable {
     @inline(__always)
     private func product(_ input: UnsafePointer<Float>, rows: Int, into output: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures
-        weight.scalars.withUnsafeBufferPointer { w in
+        if let packedWeight {
+            // Float activations (a quantized input arrives here already fake-quantized).
+            PackedMatmul.run(packedWeight, activation: .float, input: input, rows: rows, output: output)
+            addBias(output, rows: rows)
+            return
+        }
+        floatWeight.scalars.withUnsafeBufferPointer { w in
             BLAS.parallelMatmulTransposed(m: rows, n: n, k: k, a: input, lda: k, b: w.baseAddress!, ldb: k, c: output, ldc: n)
         }
         addBias(output, rows: rows)
@@ -159,7 +205,7 @@ public struct Linear: Sendable {
 
     /// output[row] += b for each of `rows` output rows (nothing without a bias).
     @inline(__always)
-    private func addBias(_ output: UnsafeMutablePointer<Float>, rows: Int) {
+    func addBias(_ output: UnsafeMutablePointer<Float>, rows: Int) {
         guard let bias else { return }
         let n = outFeatures
         bias.scalars.withUnsafeBufferPointer { b in

@@ -88,7 +88,9 @@ extension EvaluationCommand {
 
     /// Scores a multiple-choice task file (`MultipleChoiceItem.load`), the first `limit` items when given. The
     /// reference, when given, must share the model's tokenizer. The file is read and checked before any model loads.
-    public static func runTask(modelPath: String, taskPath: String, referencePath: String?, limit: Int?) throws
+    public static func runTask(
+        modelPath: String, taskPath: String, referencePath: String?, limit: Int?, options: ModelLoader.Options = .packed
+    ) throws
         -> TaskReport
     {
         let start = Date()
@@ -97,9 +99,9 @@ extension EvaluationCommand {
             guard limit >= 1 else { throw AnalysisError.invalidSetting("the item limit must be >= 1, got \(limit)") }
             items = Array(items.prefix(limit))
         }
-        let loaded = try ModelLoader.load(modelPath)
+        let loaded = try ModelLoader.load(modelPath, options: options)
         let tokenizer = try loaded.requireTokenizer()
-        let reference = try referencePath.map { try ModelLoader.load($0).model }
+        let reference = try referencePath.map { try ModelLoader.load($0, options: options).model }
         if let reference, reference.vocabularySize != loaded.model.vocabularySize {
             throw AnalysisError.vocabularyMismatch(
                 model: loaded.model.vocabularySize, reference: reference.vocabularySize)

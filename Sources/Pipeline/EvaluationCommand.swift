@@ -49,18 +49,20 @@ public enum EvaluationCommand {
         }
     }
 
-    /// Runs the evaluation. The reference, when given, must share the model's tokenizer.
+    /// Runs the evaluation. The reference, when given, must share the model's tokenizer. `options` load both models
+    /// (packed weights by default: a quantized model runs from its codes).
     public static func run(
-        modelPath: String, textPath: String, referencePath: String?, configuration: PerplexityEvaluation.Configuration
+        modelPath: String, textPath: String, referencePath: String?, configuration: PerplexityEvaluation.Configuration,
+        options: ModelLoader.Options = .packed
     ) throws -> Report {
         let start = Date()
         let text = try TextFile.read(textPath)
-        let loaded = try ModelLoader.load(modelPath)
+        let loaded = try ModelLoader.load(modelPath, options: options)
         let tokenizer = try loaded.requireTokenizer()
         let tokens = tokenizer.encode(text)
         let evaluation = PerplexityEvaluation(configuration: configuration)
         let windowCount = try evaluation.windows(of: tokens).count
-        let reference = try referencePath.map { try ModelLoader.load($0).model }
+        let reference = try referencePath.map { try ModelLoader.load($0, options: options).model }
         let bar = ProgressBar("eval", total: windowCount)
         let result = try evaluation.evaluate(loaded.model, tokens: tokens, reference: reference) { done, _ in bar.update(done) }
         return Report(

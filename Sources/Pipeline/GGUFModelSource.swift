@@ -43,10 +43,30 @@ enum GGUFModelSource {
 
     /// All tensors under canonical names, float32, Hugging Face row order.
     static func tensors(_ file: GGUFFile, configuration c: LlamaConfiguration) throws -> [String: Tensor] {
+        try tensors(file, configuration: c, packing: false).float
+    }
+
+    /// All tensors under canonical names, Hugging Face row order: with `packing`, 2-D Q8_0, Q4_0 and Q4_1 tensors
+    /// (linear weights, the embedding table) as packed codes (`GGUFPackedWeight`) and never dequantized; everything
+    /// else (and everything without `packing`) as float32.
+    static func tensors(
+        _ file: GGUFFile, configuration c: LlamaConfiguration, packing: Bool
+    ) throws -> (float: [String: Tensor], packed: [String: PackedWeight]) {
         var result: [String: Tensor] = [:]
+        var packed: [String: PackedWeight] = [:]
         for info in file.tensors {
             guard let name = GGUFTensorNames.canonicalName(forLlama: info.name) else {
                 throw ModelError.unexpectedWeight("\(info.name) (no Hugging Face name for this GGUF tensor)")
+            }
+            if packing, GGUFPackedWeight.isPackable(info.type), info.shape.count == 2, info.shape[1] % 32 == 0 {
+                var rowOrder: [Int]? = nil
+                if name.hasSuffix("self_attn.q_proj.weight") {
+                    rowOrder = RotaryPermutation.huggingFaceRowsInGGUFOrder(rowCount: info.shape[0], headCount: c.attentionHeadCount)
+                } else if name.hasSuffix("self_attn.k_proj.weight") {
+                    rowOrder = RotaryPermutation.huggingFaceRowsInGGUFOrder(rowCount: info.shape[0], headCount: c.keyValueHeadCount)
+                }
+                packed[name] = try GGUFPackedWeight.pack(file, info, rowOrder: rowOrder)
+                continue
             }
             var tensor = try file.tensor(info.name)
             if name.hasSuffix("self_attn.q_proj.weight") || name.hasSuffix("self_attn.q_proj.bias") {
@@ -56,6 +76,6 @@ enum GGUFModelSource {
             }
             result[name] = tensor
         }
-        return result
+        return (result, packed)
     }
 }

@@ -7,7 +7,7 @@ import Tokenization
 
 /// A Hugging Face model folder: `config.json`, `model.safetensors` (or shards with an index), `tokenizer.json`.
 enum HuggingFaceModelSource {
-    static func load(directory: String) throws -> LoadedModel {
+    static func load(directory: String, options: ModelLoader.Options = .float) throws -> LoadedModel {
         let configPath = directory + "/config.json"
         guard let configData = FileManager.default.contents(atPath: configPath) else {
             throw PipelineError.unrecognizedModel(path: directory, reason: "a folder without config.json")
@@ -30,7 +30,7 @@ enum HuggingFaceModelSource {
             tensors = compressed!.tensors
             summary = "compressed-tensors folder (\(quantization.format), \(quantization.configGroups.count) group(s))"
         } else if QuantizedModelFolder.isQuantizedFolder(directory) {
-            saved = try QuantizedModelFolder.load(directory: directory)
+            saved = try QuantizedModelFolder.load(directory: directory, packing: options.packsWeights)
             tensors = saved!.tensors
             summary = "Quanta quantized folder (recipe \(saved!.recipe.name))"
         } else {
@@ -40,7 +40,7 @@ enum HuggingFaceModelSource {
         }
         var model: LlamaModel
         do {
-            model = try LlamaModel(configuration: configuration, tensors: tensors)
+            model = try LlamaModel(configuration: configuration, tensors: tensors, packed: saved?.packed ?? [:])
         } catch {
             // A saved folder's layer that config.json's model lacks, or has in another shape: name the layer and field.
             if let described = saved?.describedLayerError(for: error) { throw described }

@@ -7,22 +7,40 @@ import Tokenization
 /// Loads a model from a GGUF file or a Hugging Face folder (config.json, safetensors, tokenizer.json) into the same
 /// in-memory form with Hugging Face names.
 public enum ModelLoader {
+    /// How a model is loaded.
+    public struct Options: Sendable, Equatable {
+        /// Quantized linear weights (a Quanta folder's codes, GGUF Q8_0/Q4_0/Q4_1 tensors, a quantized GGUF embedding
+        /// table) load straight into packed layers that compute from their codes, with no float copy. Runners
+        /// (eval, generate, bench) want this; quantization, the debugger and exporters need float weights.
+        public var packsWeights: Bool
+
+        public init(packsWeights: Bool = false) {
+            self.packsWeights = packsWeights
+        }
+
+        /// Float weights everywhere (dequantized on load).
+        public static let float = Options()
+        /// Packed weights where the format allows.
+        public static let packed = Options(packsWeights: true)
+    }
+
     /// Loads `path`, deciding the format from what is there.
     /// - Throws: `PipelineError.unrecognizedModel` when it is neither; format, model and tokenizer errors as they come.
-    public static func load(_ path: String) throws -> LoadedModel {
+    public static func load(_ path: String, options: Options = .float) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw PipelineError.unrecognizedModel(path: path, reason: "no such file or directory")
         }
         try ModelPathCheck.rejectFileInsideModelFolder(path)
-        if isDirectory.boolValue { return try HuggingFaceModelSource.load(directory: path) }
-        return try loadGGUF(path)
+        if isDirectory.boolValue { return try HuggingFaceModelSource.load(directory: path, options: options) }
+        return try loadGGUF(path, options: options)
     }
 
-    static func loadGGUF(_ path: String) throws -> LoadedModel {
+    static func loadGGUF(_ path: String, options: Options = .float) throws -> LoadedModel {
         let file = try GGUFFile(path: path)
         let configuration = try GGUFModelSource.configuration(file)
-        let model = try LlamaModel(configuration: configuration, tensors: try GGUFModelSource.tensors(file, configuration: configuration))
+        let (tensors, packed) = try GGUFModelSource.tensors(file, configuration: configuration, packing: options.packsWeights)
+        let model = try LlamaModel(configuration: configuration, tensors: tensors, packed: packed)
         let tokenizer = try ggufTokenizer(file)
         let types = Dictionary(grouping: file.tensors, by: \.type).map { "\($0.value.count)×\($0.key.name)" }.sorted()
         let quantizedTypes = Set(file.tensors.map(\.type)).subtracting([.f32, .f16, .bf16]).map(\.name).sorted()

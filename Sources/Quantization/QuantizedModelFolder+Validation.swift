@@ -137,6 +137,40 @@ extension QuantizedModelFolder {
     static func checkedWeight(
         _ layer: LayerDescription, point: PointDescription, name: String, file: SafetensorsFile, path: String
     ) throws -> (QuantizedTensor, Tensor) {
+        let stored = try checkedCodes(layer, point: point, name: name, file: file, path: path)
+        let dequantized: Tensor
+        do { dequantized = try stored.dequantized() } catch { throw invalid(path, name, "weight", "\(error)") }
+        if let bad = dequantized.firstNonFiniteIndex() {
+            throw invalid(path, name, "weight", "dequantizes to \(dequantized.scalars[bad]) at element \(bad)")
+        }
+        return (stored, dequantized)
+    }
+
+    /// Reads and checks a quantized layer's codes and turns them into the kernels' packed form without
+    /// dequantizing them; nil when the format has no packed form (the caller then dequantizes).
+    /// - Throws: as `checkedWeight`; a layer whose largest scale times 512 (more than any code step) overflows is
+    ///   reported as dequantizing to a non-finite value.
+    static func checkedPackedWeight(
+        _ layer: LayerDescription, point: PointDescription, name: String, file: SafetensorsFile, path: String
+    ) throws -> PackedWeight? {
+        let stored = try checkedCodes(layer, point: point, name: name, file: file, path: path)
+        let largest = stored.parameters?.scales.max() ?? 0
+        guard (largest * 512).isFinite else {
+            throw invalid(path, name, "weight", "scale \(largest) dequantizes to non-finite values")
+        }
+        do { return try PackedWeight.packing(stored) } catch { throw invalid(path, name, "weight", "\(error)") }
+    }
+
+    private static func invalid(_ path: String, _ layer: String, _ field: String, _ reason: String) -> QuantizationError {
+        .invalidSavedLayer(path: path, layer: layer, field: field, reason: reason)
+    }
+
+    /// Reads and checks a quantized layer's codes, MX block scales and parameters.
+    /// - Throws: `QuantizationError.invalidSavedLayer` for a missing tensor, a wrong dtype or byte count, a code
+    ///   outside the scheme's range or a NaN code.
+    static func checkedCodes(
+        _ layer: LayerDescription, point: PointDescription, name: String, file: SafetensorsFile, path: String
+    ) throws -> QuantizedTensor {
         func fail(_ field: String, _ reason: String) -> QuantizationError {
             .invalidSavedLayer(path: path, layer: name, field: field, reason: reason)
         }
@@ -155,10 +189,14 @@ extension QuantizedModelFolder {
         }
         let codes = Array(try file.rawBytes(weightName))
         if type.isInteger {
-            let range = scheme.integerRange
-            let values = BitPacking.unpack(codes, count: count, bitWidth: type.bitWidth, isSigned: !type.isUnsigned)
-            if let bad = values.firstIndex(where: { Int($0) < range.minimum || Int($0) > range.maximum }) {
-                throw fail("weight", "code \(values[bad]) at element \(bad) is outside the scheme's [\(range.minimum), \(range.maximum)]")
+            let range = scheme.integerRange, bits = type.bitWidth
+            let full = type.isUnsigned ? (0, (1 << bits) - 1) : (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+            // Every bit pattern lies in a full range: only a narrow range needs the codes unpacked and checked.
+            if range != full {
+                let values = BitPacking.unpack(codes, count: count, bitWidth: bits, isSigned: !type.isUnsigned)
+                if let bad = values.firstIndex(where: { Int($0) < range.minimum || Int($0) > range.maximum }) {
+                    throw fail("weight", "code \(values[bad]) at element \(bad) is outside the scheme's [\(range.minimum), \(range.maximum)]")
+                }
             }
         } else if !type.isFloatCast && !type.isMicroscaling {
             let format = try MiniFloatFormat(dataType: type)
@@ -185,18 +223,12 @@ extension QuantizedModelFolder {
         let parameters = try point.parameters.map {
             try checkedParameters($0, scheme: scheme, prefix: weightName, layer: name, file: file, path: path)
         }
-        let stored = QuantizedTensor(scheme: scheme, shape: layer.shape, codes: codes, parameters: parameters, blockScales: blockScales)
-        let dequantized: Tensor
-        do { dequantized = try stored.dequantized() } catch { throw fail("weight", "\(error)") }
-        if let bad = dequantized.firstNonFiniteIndex() {
-            throw fail("weight", "dequantizes to \(dequantized.scalars[bad]) at element \(bad)")
-        }
-        return (stored, dequantized)
+        return QuantizedTensor(scheme: scheme, shape: layer.shape, codes: codes, parameters: parameters, blockScales: blockScales)
     }
 
     /// Checks that every described layer is a linear of `model` with the described shape.
     static func checkLayersExist(_ layers: [String: [Int]], in model: LlamaModel, path: String) throws {
-        let linears = Dictionary(model.linearLayers.map { ($0.name, $0.weight.shape) }, uniquingKeysWith: { a, _ in a })
+        let linears = Dictionary(model.linearLayers.map { ($0.name, $0.weightShape) }, uniquingKeysWith: { a, _ in a })
         for (name, shape) in layers.sorted(by: { $0.key < $1.key }) {
             guard let actual = linears[name] else {
                 throw QuantizationError.invalidSavedLayer(

@@ -163,8 +163,12 @@ public enum QuantizedModelFolder {
 
     /// What a saved folder holds besides `config.json` and the tokenizer.
     public struct Contents: Sendable {
-        /// Float tensors by Hugging Face name, quantized linear weights as their dequantized values.
+        /// Float tensors by Hugging Face name, quantized linear weights as their dequantized values (those not in
+        /// `packed`).
         public var tensors: [String: Tensor]
+        /// Quantized linear weights loaded packed (`load(directory:packing:)`), by tensor name (`L.weight`); pass
+        /// them to `LlamaModel.init(configuration:tensors:packed:)`.
+        public var packed: [String: PackedWeight] = [:]
         /// The stored codes behind each quantized linear weight, by layer name.
         public var quantizedWeights: [String: QuantizedTensor]
         public var activations: [QuantizationPoint: ActivationQuantizer]
@@ -190,7 +194,9 @@ public enum QuantizedModelFolder {
     }
 
     /// Loads a saved quantized model: float tensors, dequantized weights with their codes, activation quantizers.
-    public static func load(directory: String) throws -> Contents {
+    /// With `packing`, weights whose format has a packed form (`PackedWeight.packing`) go to `Contents.packed`
+    /// instead and are never dequantized (no float copy in memory).
+    public static func load(directory: String, packing: Bool = false) throws -> Contents {
         let descriptionPath = directory + "/" + descriptionFileName
         guard let data = FileManager.default.contents(atPath: descriptionPath) else {
             throw QuantizationError.invalidFolder(path: directory, reason: "cannot read \(descriptionFileName)")
@@ -217,8 +223,14 @@ public enum QuantizedModelFolder {
         let file = try SafetensorsFile(path: directory + "/model.safetensors")
         var tensors: [String: Tensor] = [:]
         var quantizedWeights: [String: QuantizedTensor] = [:]
+        var packed: [String: PackedWeight] = [:]
         for (name, layer) in description.layers.sorted(by: { $0.key < $1.key }) {
             if let point = layer.weight {
+                if packing,
+                   let weight = try checkedPackedWeight(layer, point: point, name: name, file: file, path: descriptionPath) {
+                    packed["\(name).weight"] = weight
+                    continue
+                }
                 let (stored, dequantized) = try checkedWeight(layer, point: point, name: name, file: file, path: descriptionPath)
                 tensors["\(name).weight"] = dequantized
                 quantizedWeights[name] = stored
@@ -235,7 +247,8 @@ public enum QuantizedModelFolder {
             }
         }
         let parameterSuffixes = ["_scale", "_zero_point", "_block_scale"]
-        for name in file.names where !parameterSuffixes.contains(where: { name.hasSuffix($0) }) && tensors[name] == nil {
+        for name in file.names where !parameterSuffixes.contains(where: { name.hasSuffix($0) }) && tensors[name] == nil
+            && packed[name] == nil {
             tensors[name] = try file.tensor(name)
         }
         var points: [QuantizationPoint: ActivationQuantizer] = [:]
@@ -258,9 +271,9 @@ public enum QuantizedModelFolder {
                 scheme: point.scheme, parameters: parameters)
         }
         return Contents(
-            tensors: tensors, quantizedWeights: quantizedWeights, activations: points, recipe: description.recipe,
-            inputTransforms: description.inputTransforms ?? [:], descriptionPath: descriptionPath,
-            layerShapes: description.layers.mapValues(\.shape))
+            tensors: tensors, packed: packed, quantizedWeights: quantizedWeights, activations: points,
+            recipe: description.recipe, inputTransforms: description.inputTransforms ?? [:],
+            descriptionPath: descriptionPath, layerShapes: description.layers.mapValues(\.shape))
     }
 
 }

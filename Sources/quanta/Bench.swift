@@ -18,7 +18,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let loaded = try ModelLoader.load(model)
+            let loaded = try ModelLoader.load(model, options: runnerLoadOptions())
             loaded.model.adviseHugePages()  // decoding streams every weight once per token
             let tokens = try loaded.requireTokenizer().encode(try TextFile.read(text))
             guard tokens.count >= promptTokens, promptTokens >= 1 else {

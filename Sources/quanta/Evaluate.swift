@@ -56,7 +56,7 @@ struct Evaluate: ParsableCommand {
         try reportingErrors {
             if let task {
                 let report = try EvaluationCommand.runTask(
-                    modelPath: model, taskPath: task, referencePath: reference, limit: limit)
+                    modelPath: model, taskPath: task, referencePath: reference, limit: limit, options: runnerLoadOptions())
                 if json { try printJSON(report) } else { print(report.humanReadable) }
                 return
             }
@@ -65,7 +65,8 @@ struct Evaluate: ParsableCommand {
             let settings = try PerplexityEvaluation.Configuration(
                 sequenceLength: sequenceLength ?? 512, windowCount: windows == 0 ? nil : windows)
             let report = try EvaluationCommand.run(
-                modelPath: model, textPath: text, referencePath: reference, configuration: settings)
+                modelPath: model, textPath: text, referencePath: reference, configuration: settings,
+                options: runnerLoadOptions())
             if json {
                 try printJSON(report)
             } else {

@@ -39,7 +39,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let loaded = try ModelLoader.load(model)
+            let loaded = try ModelLoader.load(model, options: runnerLoadOptions())
             loaded.model.adviseHugePages()  // decoding streams every weight once per token
             let tokenizer = try loaded.requireTokenizer()
             let text: String

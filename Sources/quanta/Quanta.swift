@@ -105,3 +105,9 @@ func restartWithFastBLASKernels() {
     execv(path, CommandLine.unsafeArgv)
     // execv returns only on failure: carry on with the kernels already loaded.
 }
+
+/// How runners (eval, generate, bench) load models: packed weights unless `QUANTA_PACKED=0` asks for the float path
+/// (every quantized weight dequantized on load), for comparisons.
+func runnerLoadOptions() -> ModelLoader.Options {
+    ProcessInfo.processInfo.environment["QUANTA_PACKED"] == "0" ? .float : .packed
+}

@@ -40,7 +40,13 @@ extension LlamaModel {
     func embedRows(_ tokens: [Int]) -> [Float] {
         let H = configuration.hiddenSize
         var x = [Float](repeating: 0, count: tokens.count * H)
-        embedding.scalars.withUnsafeBufferPointer { table in
+        if let packedEmbedding {
+            x.withUnsafeMutableBufferPointer { rows in
+                for (t, token) in tokens.enumerated() { packedEmbedding.dequantizeRow(token, into: rows.baseAddress! + t * H) }
+            }
+            return x
+        }
+        floatEmbedding.scalars.withUnsafeBufferPointer { table in
             for (t, token) in tokens.enumerated() {
                 for j in 0..<H { x[t * H + j] = table[token * H + j] }
             }

@@ -27,8 +27,31 @@ public struct LlamaModel: Sendable {
 
     /// Hyper-parameters; only `untieWordEmbeddings()` changes them after loading.
     public private(set) var configuration: LlamaConfiguration
-    /// `[vocabularySize, hiddenSize]`.
-    public var embedding: Tensor
+    /// `[vocabularySize, hiddenSize]`. Reading it from a model whose table is packed (`packedEmbedding`) dequantizes
+    /// the whole table; setting it makes the table float.
+    public var embedding: Tensor {
+        get {
+            guard let packedEmbedding else { return floatEmbedding }
+            return Tensor(shape: [packedEmbedding.outFeatures, packedEmbedding.inFeatures], scalars: packedEmbedding.dequantized())
+        }
+        set {
+            floatEmbedding = newValue
+            packedEmbedding = nil
+        }
+        _modify {
+            if let packedEmbedding {
+                floatEmbedding = Tensor(
+                    shape: [packedEmbedding.outFeatures, packedEmbedding.inFeatures], scalars: packedEmbedding.dequantized())
+                self.packedEmbedding = nil
+            }
+            yield &floatEmbedding
+        }
+    }
+    /// The float embedding table; empty while the table is packed.
+    var floatEmbedding: Tensor
+    /// The embedding table as packed codes (a GGUF whose `token_embd` is quantized), nil for a float table. Lookups
+    /// dequantize one row per token; a tied LM head computes from the same codes.
+    public internal(set) var packedEmbedding: PackedWeight?
     public var blocks: [Block]
     /// `[hiddenSize]`.
     public var finalNorm: Tensor
@@ -38,10 +61,24 @@ public struct LlamaModel: Sendable {
     /// Builds the model from canonical tensors, checking that every expected weight is present with the right shape
     /// and finite, and that no unexpected weight is left over.
     /// - Throws: `ModelError.missingWeight`, `.shapeMismatch`, `.nonFiniteWeight`, `.unexpectedWeight`.
-    public init(configuration c: LlamaConfiguration, tensors: [String: Tensor]) throws(ModelError) {
+    /// - Parameters:
+    ///   - packed: Weights already in packed form, by tensor name (`model.layers.0.mlp.up_proj.weight`,
+    ///     `model.embed_tokens.weight`, `lm_head.weight`): those layers compute from the codes and no float copy is
+    ///     made. A packed embedding with tied embeddings also serves as the LM head.
+    public init(
+        configuration c: LlamaConfiguration, tensors: [String: Tensor], packed: [String: PackedWeight] = [:]
+    ) throws(ModelError) {
         try c.validate()
         configuration = c
         var remaining = tensors
+        var remainingPacked = packed
+        func takePacked(_ name: String, _ shape: [Int]) throws(ModelError) -> PackedWeight? {
+            guard let weight = remainingPacked.removeValue(forKey: name) else { return nil }
+            guard remaining[name] == nil else { throw .invalidInput("\(name) is given both packed and in float") }
+            let found = [weight.outFeatures, weight.inFeatures]
+            guard found == shape else { throw .shapeMismatch(name: name, expected: shape, found: found) }
+            return weight
+        }
         func take(_ name: String, _ shape: [Int]) throws(ModelError) -> Tensor {
             guard let tensor = remaining.removeValue(forKey: name) else { throw .missingWeight(name) }
             guard tensor.shape == shape else { throw .shapeMismatch(name: name, expected: shape, found: tensor.shape) }
@@ -50,13 +87,22 @@ public struct LlamaModel: Sendable {
             return tensor
         }
         func linear(_ name: String, _ out: Int, _ inFeatures: Int) throws(ModelError) -> Linear {
-            let weight = try take("\(name).weight", [out, inFeatures])
             var bias: Tensor? = nil
             if remaining["\(name).bias"] != nil { bias = try take("\(name).bias", [out]) }
+            if let weight = try takePacked("\(name).weight", [out, inFeatures]) {
+                return Linear(packed: weight, bias: bias, name: name)
+            }
+            let weight = try take("\(name).weight", [out, inFeatures])
             return Linear(weight: weight, bias: bias, name: name)
         }
         let h = c.hiddenSize
-        embedding = try take("model.embed_tokens.weight", [c.vocabularySize, h])
+        if let table = try takePacked("model.embed_tokens.weight", [c.vocabularySize, h]) {
+            packedEmbedding = table
+            floatEmbedding = Tensor(shape: [0, 0])
+        } else {
+            packedEmbedding = nil
+            floatEmbedding = try take("model.embed_tokens.weight", [c.vocabularySize, h])
+        }
         var blocks: [Block] = []
         for layer in 0..<c.layerCount {
             let p = "model.layers.\(layer)"
@@ -73,15 +119,15 @@ public struct LlamaModel: Sendable {
         }
         self.blocks = blocks
         finalNorm = try take("model.norm.weight", [h])
-        if remaining["lm_head.weight"] != nil {
-            lmHead = Linear(weight: try take("lm_head.weight", [c.vocabularySize, h]), name: "lm_head")
+        if remaining["lm_head.weight"] != nil || remainingPacked["lm_head.weight"] != nil {
+            lmHead = try linear("lm_head", c.vocabularySize, h)
         } else if c.tieWordEmbeddings {
-            lmHead = Linear(weight: embedding, name: "lm_head")
+            lmHead = packedEmbedding.map { Linear(packed: $0, name: "lm_head") } ?? Linear(weight: floatEmbedding, name: "lm_head")
         } else {
             throw .missingWeight("lm_head.weight")
         }
         // Rotary inverse-frequency buffers carry no learned state; anything else left over is an error.
-        for name in remaining.keys.sorted() where !name.hasSuffix("rotary_emb.inv_freq") {
+        for name in (Array(remaining.keys) + Array(remainingPacked.keys)).sorted() where !name.hasSuffix("rotary_emb.inv_freq") {
             throw .unexpectedWeight(name)
         }
     }
@@ -110,7 +156,10 @@ public struct LlamaModel: Sendable {
     /// - Returns: bytes now in collapsed huge pages.
     @discardableResult
     public func adviseHugePages() -> Int {
-        HugePages.advise([embedding.storageRegion] + linearLayers.map(\.weight.storageRegion))
+        // Packed codes are small and read in full per token anyway; only float tables are advised.
+        HugePages.advise(
+            (packedEmbedding == nil ? [floatEmbedding.storageRegion] : [])
+                + linearLayers.filter { !$0.isPacked }.map(\.floatWeight.storageRegion))
     }
 
     /// Replaces the linear layer named `name` by `transform(layer)`.
@@ -132,12 +181,13 @@ public struct LlamaModel: Sendable {
 
     /// Total parameter count (tied embeddings counted once).
     public var parameterCount: Int {
-        var total = embedding.elementCount + finalNorm.elementCount
-        if !configuration.tieWordEmbeddings { total += lmHead.weight.elementCount }
+        var total = configuration.vocabularySize * hiddenSize + finalNorm.elementCount
+        if !configuration.tieWordEmbeddings { total += lmHead.outFeatures * lmHead.inFeatures }
         for block in blocks {
             total += block.inputNorm.elementCount + block.postAttentionNorm.elementCount
             for path in Block.linearPaths {
-                total += block[keyPath: path].weight.elementCount + (block[keyPath: path].bias?.elementCount ?? 0)
+                let layer = block[keyPath: path]
+                total += layer.outFeatures * layer.inFeatures + (layer.bias?.elementCount ?? 0)
             }
         }
         return total
