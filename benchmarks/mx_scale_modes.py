@@ -44,6 +44,8 @@ def main():
     add_common_arguments(parser)
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--float-perplexity", type=float, default=None,
+                        help="the float model's perplexity on the same windows, if already measured (skips that eval)")
     args = parser.parse_args()
     stem = results_stem(args, "mx-scale-modes")
 
@@ -51,7 +53,7 @@ def main():
     if os.path.exists(stem + ".json"):
         with open(stem + ".json") as f:
             rows = {(r["preset"], r["mode"]): r for r in json.load(f)["rows"]}
-    baseline = float_baseline(args)
+    baseline = {"perplexity": args.float_perplexity} if args.float_perplexity else float_baseline(args)
     print(f"float: perplexity {baseline['perplexity']:.4f}", file=sys.stderr)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory() as scratch:

@@ -145,7 +145,7 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
             tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
             if tokenFile != nil, let key = [CodingKeys.samples, .sequenceLength, .seed].first(where: c.contains) {
                 throw QuantError.invalidConfiguration(
-                    field: "calibration.\(key.rawValue)",
+                    field: key.rawValue,
                     reason: "token_file gives the windows as they are (their count and length); leave \(key.rawValue) out")
             }
             samples = try c.decodeIfPresent(Int.self, forKey: .samples) ?? 128
