@@ -82,7 +82,9 @@ def write(stem, baseline, rows, args):
         json.dump({"float_perplexity": baseline["perplexity"], "windows": args.windows, "rows": ordered,
                    "argv": sys.argv}, f, indent=1, sort_keys=True)
     lines = [f"Float perplexity: {baseline['perplexity']:.4f} ({args.windows} x 512 tokens of wiki.test.raw). "
-             "Weights and inputs (dynamic, per call) use the same scale_mode; the best perplexity per preset is bold.",
+             "Weights and inputs (dynamic, per call) use the same scale_mode; the best perplexity per preset is bold. "
+             "Times are wall clock on a shared, loaded machine (the eval of the reference and the quantized model "
+             "together): compare them only roughly.",
              "", "| preset | scale_mode | perplexity | Δ vs float | KL(float‖q) | top-1 | weight quantization | eval time |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     best = {}
