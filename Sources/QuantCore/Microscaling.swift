@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Conversion follows MX v1.0 §6.3 (Algorithm "convert vector of scalar floats to an MX block"):
 /// 1. shared_exp = floor(log2(max |x|)) − emax_elem, with emax_elem the exponent of the element type's largest
-///    normal (E4M3 8, E5M2 15, E3M2 4, E2M3 2, E2M1 2, INT8 0), clamped to E8M0's [−127, 127];
+///    normal (E4M3 8, E5M2 15, E3M2 4, E2M3 2, E2M1 2, INT8 0), clamped to E8M0's [−127, 127] (`scaleMode`
+///    `.floor`; `.even` and `.search` may take shared_exp + 1 instead, see `MXScaleMode`);
 /// 2. X = 2^shared_exp;
 /// 3. P_i = x_i / X rounded to nearest, ties to even, to the element type, values beyond its max saturating to ±max.
 ///
@@ -35,10 +36,14 @@ public struct MXBlockCodec: Sendable {
     public let elementFormat: MiniFloatFormat?
     /// emax_elem of MX v1.0 §6.3.
     public let elementMaxExponent: Int
+    /// How each block's shared exponent is chosen.
+    public let scaleMode: MXScaleMode
+    /// Mantissa bits amax is rounded to under `.even`.
+    let roundingBits: Int
 
     /// Creates the codec of one MX type.
     /// - Throws: `QuantError.invalidConfiguration` when `dataType` is not a microscaling type.
-    public init(dataType: QuantDataType) throws(QuantError) {
+    public init(dataType: QuantDataType, scaleMode: MXScaleMode = .floor) throws(QuantError) {
         guard dataType.isMicroscaling else {
             throw .invalidConfiguration(
                 field: "dtype",
@@ -48,6 +53,8 @@ public struct MXBlockCodec: Sendable {
         self.dataType = dataType
         elementFormat = format
         elementMaxExponent = format?.maxExponent ?? 0
+        self.scaleMode = scaleMode
+        roundingBits = MXScaleMode.roundingBits(for: dataType)
     }
 
     /// Bits per element stored, not counting the scale (8, 6 or 4).
@@ -58,13 +65,17 @@ public struct MXBlockCodec: Sendable {
     /// Number of blocks (and scales) of a row of `rowLength` elements: ⌈rowLength / 32⌉.
     public static func blockCount(rowLength: Int) -> Int { (rowLength + blockSize - 1) / blockSize }
 
-    /// The shared scale of a block whose largest magnitude is `amax` (MX v1.0 §6.3 steps 1-2).
-    /// - Returns: 2^clamp(floor(log2 amax) − emax_elem, −127, 127); 2^-127 when `amax` is 0; NaN for NaN or ∞.
+    /// The shared scale of a block whose largest magnitude is `amax` (MX v1.0 §6.3 steps 1-2) under `scaleMode`;
+    /// for `.search` the smaller of its two candidates (the block's elements decide between it and twice it).
+    /// - Returns: 2^clamp(floor(log2 amax) − emax_elem, −127, 127) for `.floor` and `.search`, the exponent of amax
+    ///   rounded to the element's mantissa width for `.even`; 2^-127 when `amax` is 0; NaN for NaN or ∞.
     public func sharedScale(amax: Float) -> E8M0 {
         let magnitude = amax.magnitude
         guard magnitude.isFinite else { return .nan }
         guard magnitude > 0 else { return E8M0(exponent: E8M0.exponentRange.lowerBound) }
-        return E8M0(exponent: Int(magnitude.exponent) - elementMaxExponent)
+        return E8M0(
+            exponent: MXScaleMode.amaxExponent(magnitude, mode: scaleMode, roundingBits: roundingBits)
+                - elementMaxExponent)
     }
 
     /// The element value of `code` before scaling (exact).
@@ -215,7 +226,60 @@ public struct MXBlockCodec: Sendable {
             let reciprocal: Float = scale.isNaN ? 0 : scale.reciprocal
             for index in blockRange { scaled[index] = scale.isNaN ? 0 : chunk[index] * reciprocal }
         }
-        let scaledChunk = UnsafeBufferPointer(rebasing: scaled[0..<chunk.count])
+        encodeElements(UnsafeBufferPointer(rebasing: scaled[0..<chunk.count]), into: codes)
+        if scaleMode == .search { searchNextScale(chunk, scaled: scaled, scales: scales, codes: codes) }
+    }
+
+    /// `.search`: encodes every block again at twice its scale, and keeps that scale and those codes where the
+    /// block's sum of squared errors is smaller (strictly: floor wins ties). Zero and NaN blocks, and blocks already
+    /// at the largest scale, keep the floor candidate. `scaled` is reused as scratch.
+    func searchNextScale(
+        _ chunk: UnsafeBufferPointer<Float>, scaled: UnsafeMutableBufferPointer<Float>,
+        scales: UnsafeMutableBufferPointer<UInt8>, codes: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        // A block is a candidate when its floor scale is a real, non-zero-block scale below the largest code.
+        func isCandidate(_ block: Int, _ range: Range<Int>) -> Bool {
+            scales[block] < 254 && range.contains { chunk[$0] != 0 }
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk.count) { raisedCodes in
+            for block in scales.indices {
+                let blockRange = block * Self.blockSize..<min((block + 1) * Self.blockSize, chunk.count)
+                let reciprocal: Float = isCandidate(block, blockRange)
+                    ? E8M0(bitPattern: scales[block] + 1).reciprocal : 0
+                for index in blockRange { scaled[index] = chunk[index] * reciprocal }
+            }
+            encodeElements(UnsafeBufferPointer(rebasing: scaled[0..<chunk.count]), into: raisedCodes)
+            for block in scales.indices {
+                let blockRange = block * Self.blockSize..<min((block + 1) * Self.blockSize, chunk.count)
+                guard isCandidate(block, blockRange) else { continue }
+                let floorError = blockSquaredError(
+                    chunk, codes: UnsafeBufferPointer(codes), scale: E8M0(bitPattern: scales[block]), blockRange)
+                let raisedError = blockSquaredError(
+                    chunk, codes: UnsafeBufferPointer(raisedCodes), scale: E8M0(bitPattern: scales[block] + 1),
+                    blockRange)
+                if raisedError < floorError {
+                    scales[block] += 1
+                    for index in blockRange { codes[index] = raisedCodes[index] }
+                }
+            }
+        }
+    }
+
+    /// Σ (x − element(code) · scale)² over `range`, accumulated in Double (each product is exact in float32).
+    func blockSquaredError(
+        _ values: UnsafeBufferPointer<Float>, codes: UnsafeBufferPointer<UInt8>, scale: E8M0, _ range: Range<Int>
+    ) -> Double {
+        let factor = scale.floatValue
+        var sum = 0.0
+        for index in range {
+            let difference = Double(values[index]) - Double(elementValue(codes[index]) * factor)
+            sum += difference * difference
+        }
+        return sum
+    }
+
+    /// Encodes already-scaled elements x / X to element codes (round to nearest even, saturating).
+    func encodeElements(_ scaledChunk: UnsafeBufferPointer<Float>, into codes: UnsafeMutableBufferPointer<UInt8>) {
         if let elementFormat {
             elementFormat.encode(scaledChunk, into: codes)
         } else {
@@ -227,35 +291,5 @@ public struct MXBlockCodec: Sendable {
                 codes[index] = UInt8(truncatingIfNeeded: min(max(integer, -127), 127))
             }
         }
-    }
-
-    /// Plain reference for `quantize(row:)`: MX v1.0 §6.3 written out in Double with `log2`, `pow` and the
-    /// element format's search-based `encodeReference`. Slow; tests check the fast path against it.
-    func quantizeRowReference(_ row: [Float]) -> (scales: [UInt8], codes: [UInt8]) {
-        var scales: [UInt8] = []
-        var codes: [UInt8] = []
-        for start in stride(from: 0, to: row.count, by: Self.blockSize) {
-            let block = row[start..<min(start + Self.blockSize, row.count)]
-            guard block.allSatisfy(\.isFinite) else {
-                scales.append(0xFF)
-                codes += Array(repeating: 0, count: block.count)
-                continue
-            }
-            let amax = Double(block.map(\.magnitude).max() ?? 0)
-            let exponent = amax == 0 ? -127 : Int(log2(amax).rounded(.down)) - elementMaxExponent
-            let sharedExponent = min(max(exponent, -127), 127)
-            scales.append(UInt8(sharedExponent + 127))
-            let scale = pow(2.0, Double(sharedExponent))
-            for value in block {
-                let scaled = Double(value) / scale
-                if let elementFormat {
-                    codes.append(elementFormat.encodeReference(Float(scaled)))
-                } else {
-                    let fixedPoint = min(max((scaled * 64).rounded(.toNearestOrEven), -127), 127)
-                    codes.append(UInt8(bitPattern: Int8(fixedPoint)))
-                }
-            }
-        }
-        return (scales, codes)
     }
 }

@@ -45,6 +45,8 @@ public struct QuantScheme: Codable, Sendable, Equatable, Hashable {
     public var observer: ObserverKind
     /// Parameters computed from each input when it arrives instead of from calibration.
     public var isDynamic: Bool
+    /// How MX blocks choose their shared exponent (`floor` is OCP MX v1.0's rule); `floor` for every other format.
+    public var scaleMode: MXScaleMode
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataType = "dtype"
@@ -57,12 +59,14 @@ public struct QuantScheme: Codable, Sendable, Equatable, Hashable {
         case rounding
         case observer
         case isDynamic = "dynamic"
+        case scaleMode = "scale_mode"
     }
 
     public init(
         dataType: QuantDataType, granularity: Granularity = .perTensor, groupSize: Int? = nil, axis: Int = 0,
         isSymmetric: Bool = true, isNarrowRange: Bool = false, scaleType: ScaleType = .float32,
-        rounding: Rounding = .halfToEven, observer: ObserverKind = .minMax, isDynamic: Bool = false
+        rounding: Rounding = .halfToEven, observer: ObserverKind = .minMax, isDynamic: Bool = false,
+        scaleMode: MXScaleMode = .floor
     ) throws(QuantError) {
         self.dataType = dataType
         self.granularity = granularity
@@ -74,6 +78,7 @@ public struct QuantScheme: Codable, Sendable, Equatable, Hashable {
         self.rounding = rounding
         self.observer = observer
         self.isDynamic = isDynamic
+        self.scaleMode = scaleMode
         try validate()
     }
 
@@ -107,17 +112,37 @@ public struct QuantScheme: Codable, Sendable, Equatable, Hashable {
             scaleType: try Self.decodeEnum(ScaleType.self, c, .scaleType) ?? .float32,
             rounding: try Self.decodeEnum(Rounding.self, c, .rounding) ?? .halfToEven,
             observer: try c.decodeIfPresent(ObserverKind.self, forKey: .observer) ?? .minMax,
-            isDynamic: try c.decodeIfPresent(Bool.self, forKey: .isDynamic) ?? false)
+            isDynamic: try c.decodeIfPresent(Bool.self, forKey: .isDynamic) ?? false,
+            scaleMode: try Self.decodeEnum(MXScaleMode.self, c, .scaleMode) ?? .floor)
     }
 
-    /// Decodes a string enum, naming the field and the allowed values when the string is unknown.
+    /// Writes every field; `scale_mode` only for MX formats (the only ones it applies to), so other schemes read
+    /// back by builds that predate it.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dataType, forKey: .dataType)
+        try c.encode(granularity, forKey: .granularity)
+        try c.encodeIfPresent(groupSize, forKey: .groupSize)
+        try c.encode(axis, forKey: .axis)
+        try c.encode(isSymmetric, forKey: .isSymmetric)
+        try c.encode(isNarrowRange, forKey: .isNarrowRange)
+        try c.encode(scaleType, forKey: .scaleType)
+        try c.encode(rounding, forKey: .rounding)
+        try c.encode(observer, forKey: .observer)
+        try c.encode(isDynamic, forKey: .isDynamic)
+        if dataType.isMicroscaling { try c.encode(scaleMode, forKey: .scaleMode) }
+    }
+
+    /// Decodes a string enum, naming the field, the nearest allowed value and all of them when the string is unknown.
     static func decodeEnum<E: RawRepresentable & CaseIterable>(
         _ type: E.Type, _ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys
     ) throws -> E? where E.RawValue == String {
         guard let raw = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
         guard let value = E(rawValue: raw) else {
+            let names = E.allCases.map(\.rawValue)
+            let hint = KeySuggestion.nearest(to: raw, among: names).map { "; did you mean '\($0)'?" } ?? ""
             throw QuantError.invalidConfiguration(
-                field: key.rawValue, reason: "unknown value '\(raw)'; allowed: \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+                field: key.rawValue, reason: "unknown value '\(raw)'\(hint); allowed: \(names.joined(separator: ", "))")
         }
         return value
     }
@@ -132,6 +157,10 @@ public struct QuantScheme: Codable, Sendable, Equatable, Hashable {
                 throw .invalidConfiguration(field: "group_size", reason: "OCP MX blocks hold 32 elements; got \(groupSize.map(String.init) ?? "none")")
             }
             guard isSymmetric else { throw .invalidConfiguration(field: "symmetric", reason: "MX formats are symmetric") }
+        } else if scaleMode != .floor {
+            throw .invalidConfiguration(
+                field: "scale_mode",
+                reason: "\(scaleMode.rawValue) chooses OCP MX block exponents; \(dataType.rawValue) is not an MX format (leave scale_mode out)")
         } else if granularity == .perBlock {
             throw .invalidConfiguration(field: "granularity", reason: "per_block is for MX formats only, not \(dataType.rawValue)")
         }

@@ -32,7 +32,7 @@ public enum TensorQuantizer {
             return QuantizedTensor(scheme: scheme, shape: tensor.shape, codes: bytes, parameters: nil, blockScales: [])
         }
         if type.isMicroscaling {
-            let codec = try MXBlockCodec(dataType: type)
+            let codec = try MXBlockCodec(dataType: type, scaleMode: scheme.scaleMode)
             let rowLength = tensor.shape.last ?? 1
             var scales: [UInt8] = [], codes: [Int32] = []
             codes.reserveCapacity(tensor.elementCount)
@@ -113,7 +113,7 @@ public enum TensorQuantizer {
         }
         if type.isMicroscaling {
             var values = Array(buffer)
-            try MXBlockCodec(dataType: type).quantizeDequantize(&values, rowLength: columns)
+            try MXBlockCodec(dataType: type, scaleMode: scheme.scaleMode).quantizeDequantize(&values, rowLength: columns)
             _ = buffer.update(from: values)
             return
         }

@@ -98,12 +98,12 @@ public final class CalibrationCache: @unchecked Sendable {
 
     func windows(for calibration: QuantRecipe.Calibration, weights: String) -> [[Int]]? {
         // Windows read from a file do not depend on the weights; generated ones come from the model.
-        let key = WindowKey(calibration: calibration, weights: calibration.file == nil ? weights : "")
+        let key = WindowKey(calibration: calibration, weights: calibration.file == nil && calibration.tokenFile == nil ? weights : "")
         return lock.withLock { storage.windows[key] }
     }
 
     func store(windows made: [[Int]], for calibration: QuantRecipe.Calibration, weights: String) {
-        let key = WindowKey(calibration: calibration, weights: calibration.file == nil ? weights : "")
+        let key = WindowKey(calibration: calibration, weights: calibration.file == nil && calibration.tokenFile == nil ? weights : "")
         lock.withLock { storage.windows[key] = made }
     }
 

@@ -11,13 +11,17 @@ public enum CalibrationData {
     /// Most samples generated when no calibration file is given.
     public static let generatedSampleLimit = 16
 
-    /// `samples` windows of `sequenceLength` tokens starting at seeded random offsets of the encoded file
+    /// The windows of `tokenFile` as they are (`CalibrationTokens`, ids checked against the model's vocabulary);
+    /// else `samples` windows of `sequenceLength` tokens starting at seeded random offsets of the encoded file
     /// (the GPTQ reference's sampling; a `.jsonl` file's texts joined, `CalibrationText`), or model-generated text when
     /// `file` is nil.
     public static func windows(
         _ settings: QuantRecipe.Calibration, model: LlamaModel, tokenizer: any TextTokenizer,
         progress: (Int, Int) -> Void = { _, _ in }
     ) throws -> [[Int]] {
+        if let tokenFile = settings.tokenFile {
+            return try CalibrationTokens.read(tokenFile, vocabularySize: model.configuration.vocabularySize)
+        }
         guard let file = settings.file else {
             return try generated(settings, model: model, tokenizer: tokenizer, progress: progress)
         }

@@ -88,8 +88,12 @@ public enum ModelQuantization {
         }
         let blockSteps = recipe.algorithms.filter { $0.stage != .wholeModel }
         let blockwise = try blockSteps.isEmpty ? nil : LayerwiseQuantization.Steps(blockSteps)
-        if recipe.needsCalibration || blockwise != nil, let file = recipe.calibration.file {
-            _ = try CalibrationText.read(file)  // fail on a bad file before the slow weight pass
+        if recipe.needsCalibration || blockwise != nil {
+            // Fail on a bad file before the slow weight pass.
+            if let file = recipe.calibration.file { _ = try CalibrationText.read(file) }
+            if let tokenFile = recipe.calibration.tokenFile {
+                _ = try CalibrationTokens.read(tokenFile, vocabularySize: loaded.model.configuration.vocabularySize)
+            }
         }
         var result = loaded
         var windows: [[Int]]?

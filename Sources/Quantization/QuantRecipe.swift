@@ -103,22 +103,37 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
 
     /// Where calibration text comes from and how much of it.
     public struct Calibration: Codable, Sendable, Hashable {
-        /// A UTF-8 text file; nil generates text from the model itself.
+        /// A UTF-8 text file; nil generates text from the model itself (unless `tokenFile` is given).
         public var file: String?
+        /// Token windows to use as they are (`CalibrationTokens`: JSON `[[id, ...], ...]` or `.npy` `[N, T]`);
+        /// `samples` and `sequenceLength` then describe the file (`matchingTokenFile(_:)`), and `seed` is unused.
+        public var tokenFile: String?
         public var samples: Int
         public var sequenceLength: Int
         public var seed: UInt64
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case file, samples, seed
+            case tokenFile = "token_file"
             case sequenceLength = "seq_len"
         }
 
-        public init(file: String? = nil, samples: Int = 128, sequenceLength: Int = 512, seed: UInt64 = 0) {
+        public init(
+            file: String? = nil, tokenFile: String? = nil, samples: Int = 128, sequenceLength: Int = 512, seed: UInt64 = 0
+        ) {
             self.file = file
+            self.tokenFile = tokenFile
             self.samples = samples
             self.sequenceLength = sequenceLength
             self.seed = seed
+        }
+
+        /// These settings with `samples` and `sequenceLength` set to the shape of `windows` (read from `tokenFile`).
+        public func matchingTokenFile(_ windows: [[Int]]) -> Calibration {
+            var result = self
+            result.samples = windows.count
+            result.sequenceLength = windows.first?.count ?? 0
+            return result
         }
 
         /// Decodes the `calibration` object; keys left out take the defaults of `init`.
@@ -127,12 +142,33 @@ public struct QuantRecipe: Codable, Sendable, Equatable {
             try RecipeKeys.rejectUnknown(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue), kind: "calibration")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             file = try c.decodeIfPresent(String.self, forKey: .file)
+            tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
+            if tokenFile != nil, let key = [CodingKeys.samples, .sequenceLength, .seed].first(where: c.contains) {
+                throw QuantError.invalidConfiguration(
+                    field: key.rawValue,
+                    reason: "token_file gives the windows as they are (their count and length); leave \(key.rawValue) out")
+            }
             samples = try c.decodeIfPresent(Int.self, forKey: .samples) ?? 128
             sequenceLength = try c.decodeIfPresent(Int.self, forKey: .sequenceLength) ?? 512
             seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         }
 
+        /// Writes what `init(from:)` reads back: with a token file, only the file names (its windows are the data).
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(file, forKey: .file)
+            try c.encodeIfPresent(tokenFile, forKey: .tokenFile)
+            guard tokenFile == nil else { return }
+            try c.encode(samples, forKey: .samples)
+            try c.encode(sequenceLength, forKey: .sequenceLength)
+            try c.encode(seed, forKey: .seed)
+        }
+
         public func validate() throws(QuantError) {
+            if file != nil && tokenFile != nil {
+                throw .invalidConfiguration(
+                    field: "calibration.token_file", reason: "give either a text file (file) or token windows (token_file), not both")
+            }
             guard samples >= 1 else { throw .invalidConfiguration(field: "calibration.samples", reason: "must be >= 1, got \(samples)") }
             guard sequenceLength >= 2 else {
                 throw .invalidConfiguration(field: "calibration.seq_len", reason: "must be >= 2, got \(sequenceLength)")

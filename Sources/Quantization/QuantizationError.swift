@@ -9,6 +9,9 @@ public enum QuantizationError: Error, Equatable, CustomStringConvertible {
     case missingTokenizer(path: String)
     /// A text file could not be read or is not UTF-8.
     case unreadableText(path: String, reason: String)
+    /// A file of calibration token windows (JSON or `.npy`) is unreadable, malformed, ragged, empty, or holds ids the
+    /// model's vocabulary does not have.
+    case invalidCalibrationTokens(path: String, reason: String)
     /// The output path exists and replacing it was not asked for.
     case outputExists(path: String)
     /// A setting that does not fit this model or this input.
@@ -26,6 +29,7 @@ public enum QuantizationError: Error, Equatable, CustomStringConvertible {
         case let .invalidFolder(path, reason): "\(path): not a model Quanta can load: \(reason)"
         case let .missingTokenizer(path): "\(path): no tokenizer found (expected tokenizer.json, or tokenizer.ggml.* metadata in a GGUF)"
         case let .unreadableText(path, reason): "\(path): cannot read text: \(reason)"
+        case let .invalidCalibrationTokens(path, reason): "\(path): calibration token windows: \(reason)"
         case let .outputExists(path): "\(path) already exists and would be replaced; remove it or allow overwriting"
         case let .invalidInput(reason): reason
         case let .layerFailed(layer, reason): "quantizing \(layer) failed: \(reason)"

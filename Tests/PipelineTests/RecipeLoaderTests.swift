@@ -30,7 +30,7 @@ import TestSupport
         #expect(throws: QuantError.invalidConfiguration(
             field: "weight.granularty",
             reason: "unknown scheme field; did you mean 'granularity'? (allowed: axis, dtype, dynamic, granularity, "
-                + "group_size, narrow_range, observer, rounding, scale_type, symmetric)")) {
+                + "group_size, narrow_range, observer, rounding, scale_mode, scale_type, symmetric)")) {
             try RecipeLoader.load(path)
         }
     }

@@ -64,11 +64,11 @@ import Testing
         #expect(throws: QuantError.invalidConfiguration(
             field: "weight.colour",
             reason: "unknown scheme field (allowed: axis, dtype, dynamic, granularity, group_size, narrow_range, observer, "
-                + "rounding, scale_type, symmetric)")) {
+                + "rounding, scale_mode, scale_type, symmetric)")) {
             try Self.decode(#"{"weight": {"dtype": "int8", "colour": "red"}}"#)
         }
         #expect(throws: QuantError.invalidConfiguration(
-            field: "calibration.tokens", reason: "unknown calibration field (allowed: file, samples, seed, seq_len)")) {
+            field: "calibration.tokens", reason: "unknown calibration field (allowed: file, samples, seed, seq_len, token_file)")) {
             try Self.decode(#"{"weight": {"dtype": "int8"}, "calibration": {"tokens": 8}}"#)
         }
     }

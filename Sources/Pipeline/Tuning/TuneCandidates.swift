@@ -127,6 +127,11 @@ public enum TuneCandidates {
                 }
                 result.input!.observer = kind
             case .samples(let count):
+                guard result.calibration.tokenFile == nil else {
+                    throw QuantError.invalidConfiguration(
+                        field: "calibration.samples",
+                        reason: "the calibration windows come from a token file, used as they are; \(description) does not apply")
+                }
                 result.calibration.samples = count
             }
             result.name = recipe.name + " " + description
