@@ -13,9 +13,9 @@ extension QuantRecipe {
         ("w4a16-g32", "uint4 weights, asymmetric, groups of 32; activations in float"),
         ("w4a8-g128", "uint4 weights, asymmetric, groups of 128; int8 inputs per token, computed on every call"),
         ("fp8", "FP8 E4M3 weights per channel and inputs per tensor (static, calibrated)"),
-        ("mxfp8", "OCP MXFP8 (E4M3) weights and inputs, blocks of 32 with E8M0 scales"),
-        ("mxfp6", "OCP MXFP6 (E2M3) weights and inputs, blocks of 32 with E8M0 scales"),
-        ("mxfp4", "OCP MXFP4 (E2M1) weights and inputs, blocks of 32 with E8M0 scales"),
+        ("mxfp8", "OCP MXFP8 (E4M3) weights and inputs, blocks of 32 with E8M0 scales; scale_mode search"),
+        ("mxfp6", "OCP MXFP6 (E2M3) weights and inputs, blocks of 32 with E8M0 scales; scale_mode even (Quark's rule)"),
+        ("mxfp4", "OCP MXFP4 (E2M1) weights and inputs, blocks of 32 with E8M0 scales; scale_mode even (Quark's rule)"),
         ("w4a16-g128-gptq", "w4a16-g128 rounded by GPTQ (act-order, static groups, range search); needs calibration"),
         ("w4a16-g64-gptq", "w4a16-g64 rounded by GPTQ (act-order, static groups, range search)"),
         ("w4a16-g32-gptq", "w4a16-g32 (llama.cpp Q4_1's grid) rounded by GPTQ (act-order, static groups, range search)"),
@@ -69,9 +69,11 @@ extension QuantRecipe {
             return recipe
         case "mxfp8", "mxfp6", "mxfp4":
             let type: QuantDataType = name == "mxfp8" ? .mxfp8_e4m3 : name == "mxfp6" ? .mxfp6_e2m3 : .mxfp4_e2m1
+            // The block exponent rule measured best on SmolLM2 (benchmarks/results/mx-scale-modes-*.md).
+            let mode: MXScaleMode = name == "mxfp8" ? .search : .even
             return try QuantRecipe(
-                name: name, weight: .init(dataType: type, granularity: .perBlock),
-                input: .init(dataType: type, granularity: .perBlock, isDynamic: true))
+                name: name, weight: .init(dataType: type, granularity: .perBlock, scaleMode: mode),
+                input: .init(dataType: type, granularity: .perBlock, isDynamic: true, scaleMode: mode))
         default:
             throw .invalidConfiguration(
                 field: "recipe", reason: "unknown preset '\(name)'; presets: \(presetDescriptions.map(\.name).joined(separator: ", ")) (or pass a .json/.yaml file)")
