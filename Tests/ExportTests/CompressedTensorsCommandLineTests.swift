@@ -23,7 +23,9 @@ struct CompressedTensorsCommandLineTests {
         #expect(report["quantized_layers"] as? Int == 14)
         #expect(report["ignore"] as? [String] == ["lm_head"] && report["format"] as? String == "pack-quantized")
         #expect(report["tokenizer_files"] as? [String] == ["tokenizer.json", "tokenizer_config.json"])
-        // Both folders evaluate to the same perplexity on the same text.
+        // Both folders evaluate to the same perplexity on the same text, up to float rounding: the saved folder runs
+        // from packed 4-bit codes (dequantized as s·u + offset, within 2 ulp, other summation order), the
+        // compressed-tensors folder from float weights.
         func perplexity(_ model: String) throws -> Double {
             let run = try CLI.run([
                 "eval", model, "--text", directory + "/t.txt", "--seq-len", "16", "--windows", "2", "--json",
@@ -32,7 +34,8 @@ struct CompressedTensorsCommandLineTests {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
             return try #require(object["perplexity"] as? Double)
         }
-        #expect(try perplexity(out) == perplexity(folder))
+        let (exported, saved) = (try perplexity(out), try perplexity(folder))
+        #expect(abs(exported - saved) <= 1e-4 * saved, "\(exported) vs \(saved)")
         let info = try CLI.run(["info", out])
         #expect(info.status == 0 && info.stdout.contains("compressed-tensors"), "\(info.stdout)\(info.stderr)")
         try CLI.expectOneErrorLine(
