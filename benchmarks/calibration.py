@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from quanta_runs import add_common_arguments, float_baseline, quantize_and_evaluate, results_stem
+from quanta_runs import add_common_arguments, float_baseline, preset_recipe, quantize_and_evaluate, results_stem, write_recipe
 
 RECIPES = ["w8a8-int8-static", "fp8", "fp8-per-tensor"]
 
@@ -30,18 +30,12 @@ RECIPES = ["w8a8-int8-static", "fp8", "fp8-per-tensor"]
 def recipe_file(folder, quanta, recipe, observer):
     """A JSON recipe: the preset (fp8-per-tensor: fp8 with per-tensor weights) with `observer` on its inputs."""
     preset = "fp8" if recipe == "fp8-per-tensor" else recipe
-    shown = subprocess.run([quanta, "recipes", "--json"], check=True, capture_output=True, text=True).stdout
-    presets = json.loads(shown)
-    entries = presets["presets"] if isinstance(presets, dict) else presets
-    body = next(p["recipe"] for p in entries if p["name"] == preset)
+    body = preset_recipe(quanta, preset)
     body["name"] = f"{recipe} {observer}"
     if recipe == "fp8-per-tensor":
         body["weight"]["granularity"] = "per_tensor"
     body["input"]["observer"] = {"method": observer}
-    path = os.path.join(folder, f"{recipe}-{observer}.json")
-    with open(path, "w") as f:
-        json.dump(body, f)
-    return path
+    return write_recipe(folder, f"{recipe}-{observer}", body)
 
 
 def main():

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from quanta_runs import add_common_arguments, float_baseline, quantize_and_evaluate, results_stem
+from quanta_runs import add_common_arguments, float_baseline, preset_recipe, quantize_and_evaluate, results_stem, write_recipe
 
 PRESETS = ["mxfp8", "mxfp6", "mxfp4"]
 MODES = ["floor", "even", "search"]
@@ -26,17 +26,12 @@ MODES = ["floor", "even", "search"]
 
 def recipe_file(folder, quanta, preset, mode):
     """A JSON recipe: `preset` with `scale_mode: mode` on every MX scheme (weight, input)."""
-    shown = json.loads(subprocess.run([quanta, "recipes", "--json"], check=True, capture_output=True, text=True).stdout)
-    entries = shown["presets"] if isinstance(shown, dict) else shown
-    body = next(p["recipe"] for p in entries if p["name"] == preset)
+    body = preset_recipe(quanta, preset)
     body["name"] = f"{preset} {mode}"
     for key in ("weight", "input"):
         if body.get(key):
             body[key]["scale_mode"] = mode
-    path = os.path.join(folder, f"{preset}-{mode}.json")
-    with open(path, "w") as f:
-        json.dump(body, f)
-    return path
+    return write_recipe(folder, f"{preset}-{mode}", body)
 
 
 def main():

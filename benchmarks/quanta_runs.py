@@ -50,3 +50,18 @@ def quantize_and_evaluate(args, out, recipe, algorithms=()):
     evaluation, eval_wall = run_json([
         args.quanta, "eval", out, "--text", args.text, "--windows", str(args.windows), "--reference", args.model, "--json"])
     return summary, quantize_wall, evaluation, eval_wall
+
+
+def preset_recipe(quanta, name):
+    """The recipe of preset `name` as `quanta recipes --json` prints it (a dict to edit)."""
+    shown = json.loads(subprocess.run([quanta, "recipes", "--json"], check=True, capture_output=True, text=True).stdout)
+    entries = shown["presets"] if isinstance(shown, dict) else shown
+    return next(p["recipe"] for p in entries if p["name"] == name)
+
+
+def write_recipe(folder, stem, body):
+    """Writes `body` as FOLDER/STEM.json and returns its path."""
+    path = os.path.join(folder, f"{stem}.json")
+    with open(path, "w") as f:
+        json.dump(body, f)
+    return path
