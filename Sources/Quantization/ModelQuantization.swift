@@ -152,9 +152,12 @@ public enum ModelQuantization {
             let missing = staticPoints.filter { observers[$0.key] == nil }.mapValues(\.scheme)
             if !missing.isEmpty {
                 let hooks = try CalibrationHooks(schemes: missing)
+                // The output head runs only when logits are asked for: a static point on it needs them all.
+                let head = result.model.lmHead.name
+                let logits: LlamaModel.LogitsSelection = missing.keys.contains { $0.layer == head } ? .all : .none
                 for (index, window) in windows.enumerated() {
                     var kv = result.model.makeCache(capacity: window.count)
-                    _ = try result.model.forward(tokens: window, cache: &kv, logits: .none, hooks: hooks)
+                    _ = try result.model.forward(tokens: window, cache: &kv, logits: logits, hooks: hooks)
                     if let error = hooks.firstError { throw error }
                     progress.calibration(index + 1, windows.count)
                 }

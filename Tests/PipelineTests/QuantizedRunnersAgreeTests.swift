@@ -56,6 +56,21 @@ import Testing
         }
     }
 
+    /// The output head runs only when logits are wanted; calibration asks for them when the head has a static input,
+    /// so its observer sees every position (it used to see none and stop with "saw no values").
+    @Test func aStaticInputOnTheHeadIsCalibrated() throws {
+        let (modelPath, text, _) = try TinyModelFiles.modelAndCalibrationText()
+        let recipe = try JSONDecoder().decode(QuantRecipe.self, from: Data("""
+            {"name": "w8a8-head", "weight": {"dtype": "int8", "granularity": "per_channel"},
+             "input": {"dtype": "int8"}, "exclude": [],
+             "calibration": {"file": "\(text)", "samples": 2, "seq_len": 16}}
+            """.utf8))
+        let quantized = try ModelQuantization.run(try ModelLoader.load(modelPath), recipe: recipe)
+        let head = quantized.model.lmHead
+        let scale = try #require(head.inputQuantizer?.parameters?.scales.first)
+        #expect(scale.isFinite && scale > 0, "lm_head input scale \(scale)")
+    }
+
     @Test func changingAWeightDropsItsStaleCodes() throws {
         let (_, quantized, _) = try Self.savedStaticModel()
         var layer = quantized.model.blocks[0].queryProjection
