@@ -138,13 +138,25 @@ public struct Linear: Sendable {
     }
 
     /// Applies several layers to the same input (q/k/v, gate/up). One decoded token without hooks or activation
-    /// quantizers runs them as one parallel matrix–vector pass (`GEMV.run`); otherwise each layer runs on its own.
+    /// quantizers runs them as one parallel matrix–vector pass (`GEMV.run`), packed layers whose kernels apply their
+    /// input quantizer as one pass over all their panels (`PackedMatmul.runMany`); otherwise each layer runs on its own.
     /// - Throws: `ModelError.activationQuantization` naming the layer.
     public static func forward(
         _ layers: [Linear], _ input: UnsafePointer<Float>, rows: Int, into outputs: [UnsafeMutablePointer<Float>],
         hooks: (any ForwardHooks)?
     ) throws(ModelError) {
         precondition(layers.count == outputs.count && layers.allSatisfy { $0.inFeatures == layers[0].inFeatures })
+        if hooks == nil, let activation = layers[0].packedInputActivation,
+            layers.allSatisfy({
+                $0.packedWeight != nil && $0.packedInputActivation == activation && $0.inputTransform == nil
+                    && $0.outputQuantizer == nil
+            })
+        {
+            // Packed layers whose kernels apply their input quantizer: one pass over all their panels.
+            PackedMatmul.runMany(layers.map { $0.packedWeight! }, activation: activation, input: input, rows: rows, outputs: outputs)
+            for (layer, output) in zip(layers, outputs) { layer.addBias(output, rows: rows) }
+            return
+        }
         guard rows == 1, hooks == nil, !layers.contains(where: { $0.quantizesActivations || $0.packedWeight != nil }) else {
             for (layer, output) in zip(layers, outputs) { try layer.forward(input, rows: rows, into: output, hooks: hooks) }
             return
