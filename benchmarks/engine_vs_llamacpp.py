@@ -15,7 +15,9 @@ each gets one unmeasured warm-up run, and the table reports medians and the rati
 
 --packed compares quantized models instead, each engine computing from its own packed weights (Quanta loads a
 quantized folder straight into packed layers): Quanta W8A8 (static and dynamic) and W8A16 against llama.cpp Q8_0,
-Quanta W4A16 symmetric g32 against Q4_0 and asymmetric g32 against Q4_1, and --model in both engines. The GGUFs are
+Quanta W4A16 symmetric g32 against Q4_0 and asymmetric g32 against Q4_1, and --model in both engines. A W4A8 row (int4 g32
+weights, int8 inputs per token) stands beside Q4_0 too, because llama.cpp's Q4_0 multiplies by activations quantized
+to 8 bits (Q8_0) while W4A16 keeps them in float: it is the like-for-like arithmetic. The GGUFs are
 made from the F32 copy with llama.cpp's own quantizer (llama_cpp.llama_model_quantize) and cached next to --model as
 NAME.llama-TYPE.gguf; the Quanta folders with `quanta quantize F32 --recipe benchmarks/recipes/packed-*.yaml --calib
 CALIB` (the presets with the LM head quantized as llama.cpp's files quantize it), cached as NAME.quanta-RECIPE/. Then
@@ -26,7 +28,8 @@ benchmarks/results/engine-packed-NAME.json and .md.
 Usage (in the venv that has llama-cpp-python and gguf, from the repository root):
     python benchmarks/engine_vs_llamacpp.py [--quanta .build/release/quanta] [--model M.gguf] [--text T] [--reps 3]
     python benchmarks/engine_vs_llamacpp.py --llama-only      # llama.cpp alone
-    python benchmarks/engine_vs_llamacpp.py --packed --quiet 120 [--windows 40]
+    python benchmarks/engine_vs_llamacpp.py --packed --quiet 120 [--windows 40] [--groups Q4_0,default]
+    --groups reruns only those llama.cpp types' rows and keeps the other rows of the saved results.
     --quiet 120 (for a shared machine) waits up to 120 s for 3 idle seconds before each measured run and repeats a
     run that another process disturbed: llama.cpp's OpenMP threads slow down several-fold when anything else runs.
 """
@@ -143,7 +146,7 @@ def measure(engines: list, reps: int, quiet_s: float) -> dict:
 PACKED_GROUPS = [
     ("Q8_0", [("W8A8 static", "packed-w8a8-int8-static"), ("W8A8 dynamic", "packed-w8a8-int8-dynamic"),
               ("W8A16", "packed-w8a16")]),
-    ("Q4_0", [("W4A16 sym g32", "packed-w4a16-g32-sym")]),
+    ("Q4_0", [("W4A16 sym g32", "packed-w4a16-g32-sym"), ("W4A8 sym g32", "packed-w4a8-g32-sym")]),
     ("Q4_1", [("W4A16 asym g32", "packed-w4a16-g32-asym")]),
 ]
 
@@ -192,8 +195,9 @@ def packed_main(args, load: float) -> None:
     f32 = f32_path(args.model)
     speed, folders = [], {}
     groups = [(t, [(label, quanta_folder(args.quanta, f32, recipe, args.calib, stem)) for label, recipe in rows])
-              for t, rows in PACKED_GROUPS]
-    groups.append((os.path.basename(args.model), [("default GGUF", args.model)]))
+              for t, rows in PACKED_GROUPS if not args.groups or t in args.groups]
+    if not args.groups or "default" in args.groups:
+        groups.append((os.path.basename(args.model), [("default GGUF", args.model)]))
     for type_name, rows in groups:
         gguf = args.model if type_name == os.path.basename(args.model) else llama_quantized(f32, type_name, stem)
         print(f"{os.path.basename(gguf)} against {', '.join(label for label, _ in rows)}:", file=sys.stderr)
@@ -211,7 +215,8 @@ def packed_main(args, load: float) -> None:
 
     print(f"peak memory and perplexity: quanta eval --windows {args.windows}", file=sys.stderr)
     float_eval = quanta_eval(args.quanta, f32, args.text, args.windows, packed=True)
-    memory = [{"model": "F32 (float)", **float_eval, "memory_ratio": 1.0}]
+    memory_float = {"model": "F32 (float)", **float_eval, "memory_ratio": 1.0}
+    memory = [memory_float]
     for label, path in folders.items():
         packed = quanta_eval(args.quanta, path, args.text, args.windows, packed=True)
         fake = quanta_eval(args.quanta, path, args.text, args.windows, packed=False)
@@ -219,14 +224,29 @@ def packed_main(args, load: float) -> None:
                        "fake_quant_perplexity": fake["perplexity"], "fake_quant_peak_memory_mb": fake["peak_memory_mb"],
                        "perplexity_relative_difference": abs(packed["perplexity"] - fake["perplexity"]) / fake["perplexity"]})
         print(f"  {label}: {memory[-1]}", file=sys.stderr)
+    memory_new = memory[1:]
 
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    out = os.path.join(ROOT, "benchmarks", "results", f"engine-packed-{os.path.basename(stem)}")
+    if args.groups and os.path.exists(out + ".json"):
+        # Rows of the groups not run now come from the saved results (same table order: saved rows first).
+        with open(out + ".json") as f:
+            saved = json.load(f)
+        ran = {r["quanta"] for r in speed}
+        speed = [r for r in saved["speed"] if r["quanta"] not in ran] + speed
+        memory = [m for m in saved["memory"] if m["model"] not in folders and m["model"] != "F32 (float)"]
+        memory = [memory_float] + memory + memory_new
+        order = [label for _, rows in PACKED_GROUPS for label, _ in rows] + ["default GGUF"]
+        speed.sort(key=lambda r: order.index(r["quanta"]) if r["quanta"] in order else len(order))
+        memory.sort(key=lambda m: -1 if m["model"] == "F32 (float)" else order.index(m["model"]) if m["model"] in order else len(order))
     lines = [f"Quanta (packed weights) against llama.cpp, {os.path.basename(stem)}: medians of {args.reps} alternating runs, "
              f"{PROMPT}-token prefill, {DECODE} decode steps, 2 threads; load average {load:.2f} at start; commit {commit}",
              "", "| Quanta | llama.cpp | phase | llama.cpp tok/s | Quanta tok/s | Quanta / llama.cpp |", "|---|---|---|---:|---:|---:|"]
     for r in speed:
         lines.append(f"| {r['quanta']} | {r['llama_cpp']} | {r['phase']} | {r['llama_cpp_tokens_per_second']:.1f} | "
                      f"{r['quanta_tokens_per_second']:.1f} | {r['ratio']:.2f} |")
+    if args.groups:
+        lines += ["", f"This run measured the {', '.join(args.groups)} rows; the others are kept from the saved results."]
     lines += ["", f"`quanta eval --windows {args.windows}`: peak memory (ru_maxrss) against the F32 model, perplexity of the "
               "packed run against the fake-quant run (QUANTA_PACKED=0) of the same folder", "",
               "| model | peak MB | of F32 | perplexity | fake-quant perplexity | relative difference | fake-quant peak MB |",
@@ -237,7 +257,6 @@ def packed_main(args, load: float) -> None:
         lines.append(f"| {m['model']} | {m['peak_memory_mb']:.0f} | {100 * m['memory_ratio']:.0f}% | {m['perplexity']:.4f} | {fake} |")
     table = "\n".join(lines)
     print("\n" + table)
-    out = os.path.join(ROOT, "benchmarks", "results", f"engine-packed-{os.path.basename(stem)}")
     with open(out + ".json", "w") as f:
         json.dump({"speed": speed, "memory": memory, "argv": sys.argv, "commit": commit, "load_average": load,
                    "reps": args.reps, "windows": args.windows}, f, indent=1, sort_keys=True)
@@ -259,6 +278,8 @@ def main() -> None:
     parser.add_argument("--calib", default="/work/shared/data/wikitext-2/wiki.valid.tokens",
                         help="--packed: calibration text for the static recipe")
     parser.add_argument("--windows", type=int, default=40, help="--packed: windows of quanta eval (memory, perplexity)")
+    parser.add_argument("--groups", type=lambda s: s.split(","), default=None, metavar="Q8_0,Q4_0,Q4_1,default",
+                        help="--packed: run only these llama.cpp types' rows; the other rows stay as saved")
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
