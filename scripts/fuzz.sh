@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh --seeds                               rewrites the synthetic seeds of Fuzz/Corpus (make-fuzz-seeds)
 # A crash, sanitizer report, leak, timeout (-timeout=10) or out-of-memory (-rss_limit_mb=2048) stops libFuzzer with
 # a non-zero status and leaves the input as Fuzz/findings/<target>/crash-*, oom-*, timeout-* or leak-*.
-# FUZZ_NICE=1 runs the build and the fuzzer under `nice -n 10`.
+# FUZZ_NICE=1 runs the build and the fuzzer under `nice -n 10`; FUZZ_SKIP_BUILD=1 runs what is already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -34,6 +34,7 @@ check_runtime() {
 }
 
 build() {
+  [ "${FUZZ_SKIP_BUILD:-0}" = 1 ] && return 0
   check_runtime
   # gold, the default linker here, stops with an internal error on the larger targets; lld links them.
   (cd Fuzz && "${nice_cmd[@]}" swift build -c release -j "${FUZZ_BUILD_JOBS:-1}" --scratch-path .build \
