@@ -10,6 +10,14 @@ let package = Package(
     products: [
         .executable(name: "quanta", targets: ["quanta"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        // For the fuzz targets in Fuzz/ (a separate package, so `swift build` here never builds them).
+        .library(name: "ModelFormats", targets: ["ModelFormats"]),
+        .library(name: "Tokenization", targets: ["Tokenization"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "QuantCore", targets: ["QuantCore"]),
+        .library(name: "Quantization", targets: ["Quantization"]),
+        .library(name: "Export", targets: ["Export"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

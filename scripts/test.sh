@@ -19,3 +19,7 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -r /proc/cpuinfo ]; then
   elif [[ " $flags_line " == *" avx2 "* ]]; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
 swift test "${flags[@]}" --skip-build --disable-xctest "$@"
+# Fuzz smoke run: every libFuzzer target of Fuzz/ for 5 s on its seed corpus (README "Fuzzing"); any crash, sanitizer
+# report, leak, timeout or out-of-memory fails the run. scripts/fuzz.sh stops with an error when the toolchain has no
+# libFuzzer/ASan runtime instead of skipping. The first sanitizer build of Fuzz/ takes minutes (see the README).
+FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh --smoke 5

@@ -50,8 +50,14 @@ extension ByteLevelBPETokenizer {
         }
         let addedTokens = try Self.parseAddedTokens(root)
         for token in addedTokens where tokensByID[token.id] == nil { tokensByID[token.id] = token.content }
-        let count = (tokensByID.keys.max() ?? -1) + 1
+        // Dense ids 0..<n are n distinct keys all below n. Checking that before allocating keeps a huge id (found by
+        // fuzzing: 3.5e12 asked for a 28 TB array; Int.max overflowed `max + 1`) a vocabulary error.
+        let count = tokensByID.count
         guard count > 0 else { throw .invalidVocabulary("model.vocab is empty") }
+        if let largest = tokensByID.keys.max(), largest >= count {
+            let missing = (0..<count).first { tokensByID[$0] == nil } ?? count
+            throw .invalidVocabulary("no token has id \(missing) (ids must be dense)")
+        }
         var tokens: [String] = []
         tokens.reserveCapacity(count)
         for id in 0..<count {
