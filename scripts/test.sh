@@ -22,4 +22,5 @@ swift test "${flags[@]}" --skip-build --disable-xctest "$@"
 # Fuzz smoke run: every libFuzzer target of Fuzz/ for 5 s on its seed corpus (README "Fuzzing"); any crash, sanitizer
 # report, leak, timeout or out-of-memory fails the run. scripts/fuzz.sh stops with an error when the toolchain has no
 # libFuzzer/ASan runtime instead of skipping. The first sanitizer build of Fuzz/ takes minutes (see the README).
-FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh --smoke 5
+# Not yet run in CI: its sanitizer build was not timed on a clean clone. Run by hand: bash scripts/fuzz.sh --smoke 5
+# FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh --smoke 5
