@@ -45,23 +45,12 @@ extension PackedMatmul {
         _ kernels: [qk_weight], activation: PackedActivation, input: UnsafePointer<Float>, rows: Int,
         outputs: [UnsafeMutablePointer<Float>], path: KernelPath
     ) {
-        let (dynamic, staticScale, zeroPoint): (Int32, Float, Int32) =
-            switch activation {
-            case .float: preconditionFailure("float activations have no codes")
-            case .int8PerToken: (1, 0, 0)
-            case let .int8Static(scale, zeroPoint): (0, scale, zeroPoint)
-            }
+        let (dynamic, staticScale, zeroPoint) = codeMode(activation)
         let w = kernels[0]
-        let padded = Int(w.padded_in), groups = Int(w.group_count)
         let needsSums = w.format == Int32(QK_FORMAT_UINT4)
-        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * padded)
-        let scales = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: needsSums ? rows * groups : 1)
-        defer {
-            codes.deallocate()
-            scales.deallocate()
-            sums.deallocate()
-        }
+        let buffers = ActivationCodes(rows: rows, weight: w)
+        defer { buffers.deallocate() }
+        let (codes, scales, sums) = (buffers.codes, buffers.scales, buffers.sums)
         qk_quantize_rows(
             input, Int32(rows), w.in_features, w.padded_in, w.group_size, w.group_count, dynamic, staticScale, zeroPoint,
             codes, scales, needsSums ? sums : nil, path.code)

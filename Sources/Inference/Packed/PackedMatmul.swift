@@ -135,25 +135,12 @@ public enum PackedMatmul {
         _ w: inout qk_weight, activation: PackedActivation, input: UnsafePointer<Float>, rows: Int,
         output: UnsafeMutablePointer<Float>, path: KernelPath
     ) {
-        let (dynamic, staticScale, zeroPoint): (Int32, Float, Int32) =
-            switch activation {
-            case .float: preconditionFailure("float activations have no codes")
-            case .int8PerToken: (1, 0, 0)
-            case let .int8Static(scale, zeroPoint): (0, scale, zeroPoint)
-            }
-        precondition(
-            dynamic == 1 || (staticScale > 0 && staticScale.isFinite), "static activation scale \(staticScale)")
-        precondition((-128...127).contains(zeroPoint), "static activation zero point \(zeroPoint) outside int8")
-        let padded = Int(w.padded_in), inFeatures = Int(w.in_features), groups = Int(w.group_count)
+        let (dynamic, staticScale, zeroPoint) = codeMode(activation)
+        let padded = Int(w.padded_in), inFeatures = Int(w.in_features)
         let needsSums = w.format == Int32(QK_FORMAT_UINT4)
-        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * padded)
-        let scales = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: needsSums ? rows * groups : 1)
-        defer {
-            codes.deallocate()
-            scales.deallocate()
-            sums.deallocate()
-        }
+        let buffers = ActivationCodes(rows: rows, weight: w)
+        defer { buffers.deallocate() }
+        let (codes, scales, sums) = (buffers.codes, buffers.scales, buffers.sums)
         do {
             nonisolated(unsafe) let (x, c, s, a) = (input, codes, scales, sums)
             let (groupSize, groupCount) = (w.group_size, w.group_count)
@@ -185,6 +172,42 @@ public enum PackedMatmul {
             qk_matmul_a8(
                 &w, c, s, needsSums ? a : nil, zeroPoint, Int32(rows), Int32(range.lowerBound),
                 Int32(range.upperBound), y, Int32(outFeatures), path.code)
+        }
+    }
+}
+
+extension PackedMatmul {
+    /// The C kernels' activation mode: (dynamic, static scale, zero point), checked.
+    static func codeMode(_ activation: PackedActivation) -> (Int32, Float, Int32) {
+        let mode: (Int32, Float, Int32) =
+            switch activation {
+            case .float: preconditionFailure("float activations have no codes")
+            case .int8PerToken: (1, 0, 0)
+            case let .int8Static(scale, zeroPoint): (0, scale, zeroPoint)
+            }
+        precondition(mode.0 == 1 || (mode.1 > 0 && mode.1.isFinite), "static activation scale \(mode.1)")
+        precondition((-128...127).contains(mode.2), "static activation zero point \(mode.2) outside int8")
+        return mode
+    }
+
+    /// Buffers for `rows` quantized input rows of `weight`: codes [rows, padded_in], per-row scales, and per-group
+    /// code sums (uint4 weights only; one unused slot otherwise).
+    struct ActivationCodes {
+        let codes: UnsafeMutablePointer<UInt8>
+        let scales: UnsafeMutablePointer<Float>
+        let sums: UnsafeMutablePointer<Int32>
+
+        init(rows: Int, weight w: qk_weight) {
+            let needsSums = w.format == Int32(QK_FORMAT_UINT4)
+            codes = .allocate(capacity: rows * Int(w.padded_in))
+            scales = .allocate(capacity: rows)
+            sums = .allocate(capacity: needsSums ? rows * Int(w.group_count) : 1)
+        }
+
+        func deallocate() {
+            codes.deallocate()
+            scales.deallocate()
+            sums.deallocate()
         }
     }
 }
