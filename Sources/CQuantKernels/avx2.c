@@ -7,7 +7,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-#define QK_AVX2 __attribute__((target("avx2,fma")))
+#define QK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define QK_INLINE static inline __attribute__((always_inline)) QK_AVX2
 
 static inline int32_t qk_load_i32(const uint8_t *p) {
@@ -24,6 +24,19 @@ QK_INLINE void qk_store_lanes(float *target, __m256 v, int lanes) {
     }
     const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     _mm256_maskstore_ps(target, _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), index), v);
+}
+
+/// The 8 scales of parameter slots [index, index + 8) (float32 or half storage).
+QK_INLINE __m256 qk_scales8(const qk_weight *w, size_t index) {
+    if (w->scales) return _mm256_loadu_ps(w->scales + index);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w->scales_f16 + index)));
+}
+
+/// The 8 offsets of a uint4 weight's slots [index, index + 8): stored, or −8 · scale (exact).
+QK_INLINE __m256 qk_offsets8(const qk_weight *w, size_t index, __m256 scale) {
+    if (w->offsets) return _mm256_loadu_ps(w->offsets + index);
+    if (w->offsets_f16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w->offsets_f16 + index)));
+    return _mm256_mul_ps(scale, _mm256_set1_ps(-8.0f));
 }
 
 // ---- int8 activations ----
@@ -60,14 +73,14 @@ QK_INLINE void qk_a8_half(const qk_weight *w, const uint8_t *codes, const float 
             }
         }
         const size_t index = ((size_t)p * G + g) * QK_PANEL + 8 * h;
-        const __m256 scale = _mm256_loadu_ps(w->scales + index);
+        const __m256 scale = qk_scales8(w, index);
+        const __m256 offset = qk_offsets8(w, index, scale);
         const __m256i correction = _mm256_mullo_epi32(
             _mm256_set1_epi32(za), _mm256_loadu_si256((const __m256i *)(w->code_sums + index)));
         for (int i = 0; i < NR; i++) {
             __m256 dot = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][0], correction));
             total[i] = _mm256_fmadd_ps(scale, dot, total[i]);
-            total[i] = _mm256_fmadd_ps(_mm256_loadu_ps(w->offsets + index),
-                                           _mm256_set1_ps((float)act_sums[(size_t)(r0 + i) * G + g]), total[i]);
+            total[i] = _mm256_fmadd_ps(offset, _mm256_set1_ps((float)act_sums[(size_t)(r0 + i) * G + g]), total[i]);
         }
     }
     for (int i = 0; i < NR; i++)
@@ -104,7 +117,7 @@ QK_INLINE void qk_a8_int8_panel(const qk_weight *w, const int16_t *a16, const fl
         }
         for (int h = 0; h < 2; h++) {
             const size_t index = ((size_t)p * G + g) * QK_PANEL + 8 * h;
-            const __m256 scale = _mm256_loadu_ps(w->scales + index);
+            const __m256 scale = qk_scales8(w, index);
             const __m256i correction = _mm256_mullo_epi32(
                 _mm256_set1_epi32(za), _mm256_loadu_si256((const __m256i *)(w->code_sums + index)));
             for (int i = 0; i < NR; i++) {
@@ -207,12 +220,12 @@ QK_INLINE void qk_f32_half(const qk_weight *w, const float *x, const float *xsum
             }
         }
         const size_t index = ((size_t)p * G + g) * QK_PANEL + 8 * h;
-        const __m256 scale = _mm256_loadu_ps(w->scales + index);
+        const __m256 scale = qk_scales8(w, index);
+        const __m256 offset = FORMAT == QK_FORMAT_UINT4 ? qk_offsets8(w, index, scale) : _mm256_setzero_ps();
         for (int i = 0; i < NR; i++) {
             total[i] = _mm256_fmadd_ps(scale, dot[i], total[i]);
             if (FORMAT == QK_FORMAT_UINT4)
-                total[i] = _mm256_fmadd_ps(_mm256_loadu_ps(w->offsets + index),
-                                           _mm256_set1_ps(xsums[(size_t)(r0 + i) * G + g]), total[i]);
+                total[i] = _mm256_fmadd_ps(offset, _mm256_set1_ps(xsums[(size_t)(r0 + i) * G + g]), total[i]);
         }
     }
     for (int i = 0; i < NR; i++) qk_store_lanes(out + (size_t)(r0 + i) * ldo + p * QK_PANEL + 8 * h, total[i], lanes);

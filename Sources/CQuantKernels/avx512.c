@@ -20,6 +20,19 @@ QK_INLINE __mmask16 qk_lane_mask(const qk_weight *w, int p) {
     return lanes >= QK_PANEL ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
 }
 
+/// The 16 scales of parameter slots [index, index + 16) (float32 or half storage).
+QK_INLINE __m512 qk_scales16(const qk_weight *w, size_t index) {
+    if (w->scales) return _mm512_loadu_ps(w->scales + index);
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w->scales_f16 + index)));
+}
+
+/// The 16 offsets of a uint4 weight's slots [index, index + 16): stored, or −8 · scale (exact).
+QK_INLINE __m512 qk_offsets16(const qk_weight *w, size_t index, __m512 scale) {
+    if (w->offsets) return _mm512_loadu_ps(w->offsets + index);
+    if (w->offsets_f16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w->offsets_f16 + index)));
+    return _mm512_mul_ps(scale, _mm512_set1_ps(-8.0f));
+}
+
 QK_AVX512 void qk_avx512_quantize_rows(const float *x, int rows, int in_features, int padded_in, int group_size,
                                        int group_count, int dynamic, float static_scale, int32_t zero_point,
                                        uint8_t *codes, float *row_scales, int32_t *act_sums) {
@@ -81,7 +94,13 @@ QK_INLINE void qk_a8_block(const qk_weight *w, const uint8_t *codes, const float
     for (int i = 0; i < NR; i++)
         for (int j = 0; j < NP; j++) total[i][j] = _mm512_setzero_ps();
     const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
-    const __m512i zero_code = _mm512_set1_epi32(za);
+    // uint4: the nibbles are vpdpbusd's unsigned operand and the activations its signed one (u − 128 = q, the int8
+    // code with its zero point z = za − 128): Σ (q − z)·w = Σ q·w − z·Σ w, so the codes' group sums are read only
+    // for an asymmetric input (z ≠ 0). int8 weights are signed: the activations stay unsigned (u = q + 128) and
+    // Σ (u − za)·w = Σ u·w − za·Σ w.
+    const int32_t correction_zero = IS4 ? za - 128 : za;
+    const __m512i zero_code = _mm512_set1_epi32(correction_zero);
+    const __m512i sign_flip = _mm512_set1_epi8((char)0x80);
     for (int g = 0; g < G; g++) {
         const int s0 = g * w->group_size / step;
         const int s1 = (qk_group_end(w, g) + step - 1) / step;
@@ -97,11 +116,12 @@ QK_INLINE void qk_a8_block(const qk_weight *w, const uint8_t *codes, const float
                     hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_nibbles);
                 }
                 for (int i = 0; i < NR; i++) {
-                    __m512i alo = _mm512_set1_epi32(qk_load_i32(a[i] + (size_t)s * 8));
-                    __m512i ahi = _mm512_set1_epi32(qk_load_i32(a[i] + (size_t)s * 8 + 4));
+                    __m512i alo = _mm512_xor_si512(_mm512_set1_epi32(qk_load_i32(a[i] + (size_t)s * 8)), sign_flip);
+                    __m512i ahi =
+                        _mm512_xor_si512(_mm512_set1_epi32(qk_load_i32(a[i] + (size_t)s * 8 + 4)), sign_flip);
                     for (int j = 0; j < NP; j++) {
-                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], alo, lo[j]);
-                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], ahi, hi[j]);
+                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], lo[j], alo);
+                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], hi[j], ahi);
                     }
                 }
             } else {
@@ -115,11 +135,11 @@ QK_INLINE void qk_a8_block(const qk_weight *w, const uint8_t *codes, const float
         }
         for (int j = 0; j < NP; j++) {
             const size_t index = ((size_t)(p + j) * G + g) * QK_PANEL;
-            const __m512 scale = _mm512_loadu_ps(w->scales + index);
-            // Σ (u − za)·w = Σ u·w − za·Σ w: the codes' group sums were taken at pack time.
-            const __m512i correction = _mm512_mullo_epi32(zero_code, _mm512_loadu_si512(w->code_sums + index));
+            const __m512 scale = qk_scales16(w, index);
+            const __m512i correction = correction_zero == 0 ? _mm512_setzero_si512()
+                : _mm512_mullo_epi32(zero_code, _mm512_loadu_si512(w->code_sums + index));
             __m512 offset = _mm512_setzero_ps();
-            if (IS4) offset = _mm512_loadu_ps(w->offsets + index);
+            if (IS4) offset = qk_offsets16(w, index, scale);
             for (int i = 0; i < NR; i++) {
                 __m512 dot = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], correction));
                 total[i][j] = _mm512_fmadd_ps(scale, dot, total[i][j]);
@@ -254,13 +274,13 @@ QK_INLINE void qk_f32_block(const qk_weight *w, const float *x, const float *xsu
         }
         for (int j = 0; j < NP; j++) {
             const size_t index = ((size_t)(p + j) * G + g) * QK_PANEL;
-            const __m512 scale = _mm512_loadu_ps(w->scales + index);
+            const __m512 scale = qk_scales16(w, index);
             for (int i = 0; i < NR; i++) {
                 if (SPLIT) dot[i][j] = _mm512_add_ps(dot[i][j], dot2[i][j]);
                 total[i][j] = _mm512_fmadd_ps(scale, dot[i][j], total[i][j]);
             }
             if (FORMAT == QK_FORMAT_UINT4) {
-                const __m512 offset = _mm512_loadu_ps(w->offsets + index);
+                const __m512 offset = qk_offsets16(w, index, scale);
                 for (int i = 0; i < NR; i++)
                     total[i][j] = _mm512_fmadd_ps(offset, _mm512_set1_ps(xsums[(size_t)(r0 + i) * G + g]), total[i][j]);
             }
@@ -324,8 +344,8 @@ QK_INLINE void qk_dequantize_panel(const qk_weight *w, int p, float *tile, int l
     const __m512 nibble_values = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int g = 0; g < G; g++) {
         const size_t index = ((size_t)p * G + g) * QK_PANEL;
-        const __m512 scale = _mm512_loadu_ps(w->scales + index);
-        const __m512 offset = FORMAT == QK_FORMAT_UINT4 ? _mm512_loadu_ps(w->offsets + index) : _mm512_setzero_ps();
+        const __m512 scale = qk_scales16(w, index);
+        const __m512 offset = FORMAT == QK_FORMAT_UINT4 ? qk_offsets16(w, index, scale) : _mm512_setzero_ps();
         const int k1 = qk_group_end(w, g);
         for (int k = g * w->group_size; k < k1; k += step) {
             const __m512i v = _mm512_loadu_si512(panel + (size_t)(k / step) * 64);

@@ -7,7 +7,7 @@ int qk_cpu_supports(int path) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     case QK_PATH_AVX2:
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     case QK_PATH_VNNI:
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

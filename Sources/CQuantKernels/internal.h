@@ -21,6 +21,33 @@ static inline int qk_group_end(const qk_weight *w, int g) {
     return end < w->in_features ? end : w->in_features;
 }
 
+/// The float value of IEEE half-precision bits (exact: every half is a float).
+static inline float qk_half_value(uint16_t h) {
+    union { uint32_t u; float f; } v;
+    const uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF;
+    if (exponent == 0x1F) {
+        v.u = sign | 0x7F800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        v.u = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else {
+        v.f = (float)mantissa * 0x1p-24f;  // zero or subnormal: mantissa · 2^-24, exact
+        v.u |= sign;
+    }
+    return v.f;
+}
+
+/// Scale of parameter slot i ([panel][group][lane]) whichever way it is stored.
+static inline float qk_scale_at(const qk_weight *w, size_t i) {
+    return w->scales ? w->scales[i] : qk_half_value(w->scales_f16[i]);
+}
+
+/// Offset of parameter slot i of a uint4 weight: stored (float or half) or, when neither is, −8 · scale.
+static inline float qk_offset_at(const qk_weight *w, size_t i) {
+    if (w->offsets) return w->offsets[i];
+    if (w->offsets_f16) return qk_half_value(w->offsets_f16[i]);
+    return -8.0f * qk_scale_at(w, i);
+}
+
 /// The float value of an FP8 E4M3 code: (bits 6..0) << 20 as a float is 2^-120 times the magnitude (normal and
 /// subnormal alike), so one multiply by 2^120 finishes the conversion exactly.
 static inline float qk_fp8_value(uint8_t code) {

@@ -73,9 +73,9 @@ void qk_portable_matmul_a8(const qk_weight *w, const uint8_t *codes, const float
                     int32_t acc = 0;
                     int end = qk_group_end(w, g);
                     for (int k = g * w->group_size; k < end; k++) acc += (int32_t)u[k] * qk_code(w, panel, lane, k);
-                    total += w->scales[index] * (float)(acc - za * w->code_sums[index]);
+                    total += qk_scale_at(w, index) * (float)(acc - za * w->code_sums[index]);
                     if (w->format == QK_FORMAT_UINT4)
-                        total += w->offsets[index] * (float)act_sums[(size_t)r * w->group_count + g];
+                        total += qk_offset_at(w, index) * (float)act_sums[(size_t)r * w->group_count + g];
                 }
                 out[(size_t)r * ldo + p * QK_PANEL + lane] = total * row_scales[r];
             }
@@ -102,8 +102,8 @@ void qk_portable_matmul_f32(const qk_weight *w, const float *x, int rows, int pa
                         dot += row[k] * qk_code_value(w, panel, lane, k);
                         sum += row[k];
                     }
-                    total += w->scales[index] * dot;
-                    if (w->format == QK_FORMAT_UINT4) total += w->offsets[index] * sum;
+                    total += qk_scale_at(w, index) * dot;
+                    if (w->format == QK_FORMAT_UINT4) total += qk_offset_at(w, index) * sum;
                 }
                 out[(size_t)r * ldo + p * QK_PANEL + lane] = total;
             }
@@ -122,8 +122,8 @@ void qk_portable_dequantize_panels(const qk_weight *w, int panel_begin, int pane
                 float *target = tile + (size_t)k * ldt + (p - panel_begin) * QK_PANEL;
                 for (int lane = 0; lane < QK_PANEL; lane++) {
                     float v = qk_code_value(w, panel, lane, k);
-                    target[lane] = w->format == QK_FORMAT_UINT4 ? w->scales[index + lane] * v + w->offsets[index + lane]
-                                                                : w->scales[index + lane] * v;
+                    const float scale = qk_scale_at(w, index + lane);
+                    target[lane] = w->format == QK_FORMAT_UINT4 ? scale * v + qk_offset_at(w, index + lane) : scale * v;
                 }
             }
         }
@@ -162,10 +162,10 @@ void qk_dequantize_row(const qk_weight *w, int row, float *target) {
     const uint8_t *panel = w->codes + (size_t)p * qk_panel_bytes(w);
     for (int g = 0; g < w->group_count; g++) {
         const size_t index = ((size_t)p * w->group_count + g) * QK_PANEL + lane;
-        const float scale = w->scales[index];
+        const float scale = qk_scale_at(w, index);
         const int end = qk_group_end(w, g);
         if (w->format == QK_FORMAT_UINT4) {
-            const float offset = w->offsets[index];
+            const float offset = qk_offset_at(w, index);
             for (int k = g * w->group_size; k < end; k++) {
                 // Two statements: no fused multiply-add, so the values equal scale · q + offset rounded twice,
                 // as Swift computes them (clang contracts only within one expression).

@@ -15,13 +15,19 @@ enum PackedFixtures {
         low + (high - low) * Float(rng.next() >> 40) / Float(1 << 24)
     }
 
-    /// A random weight of `format`; uint4 alternates symmetric (offset −8·scale) and asymmetric offsets by seed.
+    /// Whether `seed`'s weight has parameters that are exact halves (stored as half bits by PackedWeight).
+    static func hasHalfParameters(seed: UInt64) -> Bool { seed % 4 >= 2 }
+
+    /// A random weight of `format`; uint4 alternates symmetric (offset −8·scale, none stored) and asymmetric
+    /// offsets by seed, and seeds 2, 3 (mod 4) round the parameters to halves (so they are stored as halves).
     static func weight(
         _ format: PackedWeight.Format, outFeatures: Int, inFeatures: Int, groupSize: Int, seed: UInt64
     ) throws -> Weight {
         var rng = SplitMix64(seed: seed)
         let groups = (inFeatures + min(groupSize, inFeatures) - 1) / min(groupSize, inFeatures)
-        let scales = (0..<(outFeatures * groups)).map { _ in uniform(&rng, 0.001, 0.02) }
+        let halves = hasHalfParameters(seed: seed)
+        let toHalf: (Float) -> Float = { halves ? Float(Float16($0)) : $0 }
+        let scales = (0..<(outFeatures * groups)).map { _ in toHalf(uniform(&rng, 0.001, 0.02)) }
         switch format {
         case .int8:
             let codes = (0..<(outFeatures * inFeatures)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -32,7 +38,7 @@ enum PackedFixtures {
         case .uint4:
             let codes = (0..<(outFeatures * inFeatures)).map { _ in UInt8(rng.next() & 15) }
             let symmetric = seed % 2 == 0
-            let offsets = scales.map { symmetric ? -8 * $0 : -$0 * Float(rng.next() % 16) }
+            let offsets = scales.map { symmetric ? -8 * $0 : toHalf(-$0 * Float(rng.next() % 16)) }
             let packed = try PackedWeight(
                 uint4: codes, scales: scales, offsets: offsets, outFeatures: outFeatures, inFeatures: inFeatures,
                 groupSize: groupSize)

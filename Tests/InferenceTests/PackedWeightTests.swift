@@ -8,9 +8,14 @@ struct PackedWeightTests {
         arguments: [PackedWeight.Format.int8, .uint4, .fp8e4m3],
         [(1, 1, 1), (17, 33, 32), (5, 100, 64), (33, 576, 128), (3, 20, 7)])
     func dequantizedValuesAreScaleTimesCodePlusOffset(format: PackedWeight.Format, shape: (Int, Int, Int)) throws {
+        // Seeds 4...7: float and half parameters, symmetric and asymmetric uint4.
+        for seed: UInt64 in 4...7 { try checkDequantized(format: format, shape: shape, seed: seed) }
+    }
+
+    func checkDequantized(format: PackedWeight.Format, shape: (Int, Int, Int), seed: UInt64) throws {
         let (outFeatures, inFeatures, groupSize) = shape
         let w = try PackedFixtures.weight(
-            format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: 7)
+            format, outFeatures: outFeatures, inFeatures: inFeatures, groupSize: groupSize, seed: seed)
         let groups = w.packed.groupCount
         #expect(groups == (inFeatures + groupSize - 1) / groupSize)
         let values = w.packed.dequantized()
@@ -26,12 +31,40 @@ struct PackedWeightTests {
                     case .uint4: w.scales[index] * Float(code) + w.offsets[index]
                     case .fp8e4m3: w.scales[index] * MiniFloatFormat.e4m3.decode(code)
                     }
-                #expect(values[out * inFeatures + k] == expected, "row \(out) column \(k)")
-                #expect(row[k] == expected, "dequantizeRow \(out) column \(k)")
+                #expect(values[out * inFeatures + k] == expected, "seed \(seed) row \(out) column \(k)")
+                #expect(row[k] == expected, "seed \(seed) dequantizeRow \(out) column \(k)")
             }
         }
         let codeBytes = format == .uint4 ? (inFeatures + 7) / 8 * 4 : (inFeatures + 3) / 4 * 4
         #expect(w.packed.byteCount >= (outFeatures + 15) / 16 * 16 * codeBytes)
+    }
+
+    /// Parameters take the most compact exact storage: no offsets for symmetric uint4, halves when every value is
+    /// one; the accessors return the values given.
+    @Test func parametersAreStoredCompactlyAndExactly() throws {
+        let scales: [Float] = [0.5, 0.25, 0.125, 3]
+        let codes = [UInt8](repeating: 3, count: 4 * 64)
+        func weight(_ scales: [Float], _ offsets: [Float]) throws -> PackedWeight {
+            try PackedWeight(uint4: codes, scales: scales, offsets: offsets, outFeatures: 4, inFeatures: 64, groupSize: 64)
+        }
+        let codeBytes = 64 / 2 * 16  // one panel of 16 rows
+        // Symmetric, half scales: 2 bytes per group, no offsets.
+        let symmetric = try weight(scales, scales.map { -8 * $0 })
+        #expect(symmetric.streamedByteCount == codeBytes + 2 * 16)
+        // Asymmetric halves: scales and offsets as halves.
+        let halves = try weight(scales, [1, -2, 0.375, 0])
+        #expect(halves.streamedByteCount == codeBytes + 2 * 2 * 16)
+        // A scale that is not a half keeps everything in float32.
+        let floats = try weight([0.1, 0.25, 0.125, 3], [1, -2, 0.375, 0])
+        #expect(floats.streamedByteCount == codeBytes + 2 * 4 * 16)
+        for (w, expectedOffsets): (PackedWeight, [Float]) in [
+            (symmetric, scales.map { -8 * $0 }), (halves, [1, -2, 0.375, 0]), (floats, [1, -2, 0.375, 0]),
+        ] {
+            for row in 0..<4 { #expect(w.offset(row: row, group: 0) == expectedOffsets[row]) }
+        }
+        #expect(floats.scale(row: 0, group: 0) == 0.1)
+        #expect(symmetric.scale(row: 3, group: 0) == 3)
+        #expect(symmetric.dequantized()[3 * 64] == 3 * 3 - 24)
     }
 
     @Test func wrongCodeCountIsAShapeMismatch() {

@@ -26,10 +26,16 @@ typedef struct {
     int32_t padded_in;
     int32_t panel_count;
     const uint8_t *codes;
-    /// [panel_count][group_count][16]
+    /// [panel_count][group_count][16] float32 scales, or NULL when they are stored as `scales_f16`.
     const float *scales;
-    /// [panel_count][group_count][16], uint4 only (else NULL).
+    /// The same scales as IEEE half-precision bits when every one is exactly a half (GGUF blocks, `scale_type:
+    /// float16` schemes): half the bytes to stream, the same values. NULL when `scales` holds them.
+    const uint16_t *scales_f16;
+    /// [panel_count][group_count][16], uint4 only: float32 offsets, or half bits in `offsets_f16` (when the scales
+    /// are halves too). Both NULL for a uint4 weight means offset = −8 · scale (symmetric int4, GGUF Q4_0): nothing
+    /// stored, the value computed exactly from the scale.
     const float *offsets;
+    const uint16_t *offsets_f16;
     /// [panel_count][group_count][16] sums of integer codes (int8, uint4; NULL for fp8).
     const int32_t *code_sums;
 } qk_weight;

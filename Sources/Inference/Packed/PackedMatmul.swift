@@ -215,19 +215,24 @@ extension PackedMatmul {
 extension PackedWeight {
     /// Calls `body` with the C view of this weight (pointers valid only inside `body`).
     func withKernelWeight<R>(_ body: (qk_weight) -> R) -> R {
+        func base<T>(_ buffer: UnsafeBufferPointer<T>) -> UnsafePointer<T>? { buffer.isEmpty ? nil : buffer.baseAddress }
         return codes.withUnsafeBufferPointer { codes in
             scales.withUnsafeBufferPointer { scales in
-                offsets.withUnsafeBufferPointer { offsets in
-                    codeSums.withUnsafeBufferPointer { sums in
-                        body(
-                            qk_weight(
-                                format: format.kernelCode, out_features: Int32(outFeatures),
-                                in_features: Int32(inFeatures),
-                                group_size: Int32(groupSize), group_count: Int32(groupCount),
-                                padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
-                                codes: codes.baseAddress, scales: scales.baseAddress,
-                                offsets: offsets.isEmpty ? nil : offsets.baseAddress,
-                                code_sums: sums.isEmpty ? nil : sums.baseAddress))
+                halfScales.withUnsafeBufferPointer { halfScales in
+                    offsets.withUnsafeBufferPointer { offsets in
+                        halfOffsets.withUnsafeBufferPointer { halfOffsets in
+                            codeSums.withUnsafeBufferPointer { sums in
+                                body(
+                                    qk_weight(
+                                        format: format.kernelCode, out_features: Int32(outFeatures),
+                                        in_features: Int32(inFeatures),
+                                        group_size: Int32(groupSize), group_count: Int32(groupCount),
+                                        padded_in: Int32(paddedInFeatures), panel_count: Int32(panelCount),
+                                        codes: codes.baseAddress, scales: base(scales), scales_f16: base(halfScales),
+                                        offsets: base(offsets), offsets_f16: base(halfOffsets),
+                                        code_sums: base(sums)))
+                            }
+                        }
                     }
                 }
             }

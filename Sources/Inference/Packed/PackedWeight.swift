@@ -52,10 +52,16 @@ public struct PackedWeight: Sendable {
     public let panelCount: Int
     /// Codes in the panel layout described above.
     let codes: [UInt8]
-    /// `[panelCount, groupCount, panelWidth]`.
+    /// `[panelCount, groupCount, panelWidth]`, or empty when every scale is exactly a half and `halfScales` holds them.
     let scales: [Float]
-    /// `[panelCount, groupCount, panelWidth]` for `uint4`, else empty.
+    /// The scales as IEEE half bits (GGUF blocks, `scale_type: float16` schemes): the same values in half the bytes
+    /// the kernels stream per token; else empty.
+    let halfScales: [UInt16]
+    /// `[panelCount, groupCount, panelWidth]` for `uint4` with stored offsets (float, or half bits in `halfOffsets`
+    /// when the scales are halves); both empty for `int8`, `fp8e4m3`, and for `uint4` whose every offset is −8 ·
+    /// scale (symmetric int4, Q4_0), which the kernels compute from the scale.
     let offsets: [Float]
+    let halfOffsets: [UInt16]
     /// Sum of the integer codes of each row's group, `[panelCount, groupCount, panelWidth]` (int8: signed codes,
     /// uint4: 0...15); the integer kernels subtract the activation zero point times it. Empty for fp8.
     let codeSums: [Int32]
@@ -183,8 +189,31 @@ public struct PackedWeight: Sendable {
         }
         self.codes = packed
         self.codeSums = sums
-        self.scales = panelScales
-        self.offsets = panelOffsets
+        let storage = ParameterStorage(scales: panelScales, offsets: panelOffsets)
+        self.scales = storage.scales
+        self.halfScales = storage.halfScales
+        self.offsets = storage.offsets
+        self.halfOffsets = storage.halfOffsets
+    }
+
+    /// The most compact exact storage of per-group parameters: offsets dropped when each is −8 · its scale (the
+    /// kernels recompute that product exactly), scales and offsets as halves when every value is one.
+    struct ParameterStorage {
+        var scales: [Float], halfScales: [UInt16] = [], offsets: [Float], halfOffsets: [UInt16] = []
+
+        init(scales: [Float], offsets: [Float]) {
+            self.scales = scales
+            let symmetric = !offsets.isEmpty && zip(scales, offsets).allSatisfy { $0.1 == -8 * $0.0 }
+            self.offsets = symmetric ? [] : offsets
+            guard scales.allSatisfy(Self.isHalf), self.offsets.allSatisfy(Self.isHalf) else { return }
+            halfScales = scales.map { Float16($0).bitPattern }
+            halfOffsets = self.offsets.map { Float16($0).bitPattern }
+            self.scales = []
+            self.offsets = []
+        }
+
+        /// Whether `value` converts to a half and back unchanged (a signed zero keeps its sign).
+        static func isHalf(_ value: Float) -> Bool { Float(Float16(value)).bitPattern == value.bitPattern }
     }
 
     /// Byte (within a panel) and bit shift of the code of `column` for row `lane` of that panel.
@@ -208,7 +237,14 @@ public struct PackedWeight: Sendable {
     var hasAlignedGroups: Bool { groupSize >= inFeatures || groupSize % columnStep == 0 }
 
     /// Memory held: codes plus parameters, in bytes.
-    public var byteCount: Int { codes.count + 4 * (scales.count + offsets.count + codeSums.count) }
+    public var byteCount: Int {
+        codes.count + 4 * (scales.count + offsets.count + codeSums.count) + 2 * (halfScales.count + halfOffsets.count)
+    }
+
+    /// Bytes the float-input kernels read per product: codes and per-group parameters (not the integer code sums).
+    public var streamedByteCount: Int {
+        codes.count + 4 * (scales.count + offsets.count) + 2 * (halfScales.count + halfOffsets.count)
+    }
 
     /// Stored code of one element (int8 as its bit pattern, uint4 as 0...15).
     @inline(__always)
@@ -227,11 +263,18 @@ public struct PackedWeight: Sendable {
     }
 
     /// Scale of a row's group.
-    public func scale(row: Int, group: Int) -> Float { scales[parameterIndex(row: row, group: group)] }
+    public func scale(row: Int, group: Int) -> Float {
+        let index = parameterIndex(row: row, group: group)
+        return scales.isEmpty ? Float(Float16(bitPattern: halfScales[index])) : scales[index]
+    }
 
-    /// Offset of a row's group (0 unless `uint4`).
+    /// Offset of a row's group (0 unless `uint4`; −8 · scale for a symmetric `uint4` that stores none).
     public func offset(row: Int, group: Int) -> Float {
-        offsets.isEmpty ? 0 : offsets[parameterIndex(row: row, group: group)]
+        guard format == .uint4 else { return 0 }
+        let index = parameterIndex(row: row, group: group)
+        if !offsets.isEmpty { return offsets[index] }
+        if !halfOffsets.isEmpty { return Float(Float16(bitPattern: halfOffsets[index])) }
+        return -8 * scale(row: row, group: group)
     }
 
     /// The element's code as a number (before scale and offset): int8 q, uint4 q, or fp8(q).
