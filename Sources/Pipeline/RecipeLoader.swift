@@ -25,6 +25,7 @@ public enum RecipeLoader {
         }
         let isJSON =
             lowered.hasSuffix(".json") || (!isYAMLName && data.first { !Self.blankBytes.contains($0) } == UInt8(ascii: "{"))
+        if !isJSON, let text = String(data: data, encoding: .utf8) { try checkBaseSixtyIntegers(text, path: nameOrPath) }
         do {
             if isJSON { return try JSONDecoder().decode(QuantRecipe.self, from: data) }
             return try YAMLDecoder().decode(QuantRecipe.self, from: data)

@@ -80,6 +80,27 @@ import TestSupport
         #expect(try RecipeLoader.load("w8a16").name == "w8a16")
     }
 
+    /// Found by the `recipe` fuzz target (Fixtures/fuzz/recipe-base-sixty-overflow.yaml, its input without the
+    /// first byte): Yams reads an integer field's value with colons as YAML 1.1 base 60 and traps on overflow.
+    @Test func baseSixtyIntegersThatWouldTrapAreErrors() throws {
+        let url = try #require(
+            Bundle.module.url(
+                forResource: "recipe-base-sixty-overflow", withExtension: "yaml", subdirectory: "Fixtures/fuzz"))
+        let message = try #require(Self.invalidArgument { try RecipeLoader.load(url.path) })
+        #expect(message.hasPrefix("\(url.path):4:12: value (seq_len) '5999w999b_type"), "\(message)")
+        #expect(message.hasSuffix("reads as a YAML 1.1 base-60 integer (1:30 = 90) too large for 64 bits"))
+        // Eleven parts overflow the base; a negative seed would trap in the unsigned field.
+        let long = try Self.write("calibration:\n  samples: 1:2:3:4:5:6:7:8:9:10:11\n", as: "long.yaml")
+        #expect(Self.invalidArgument { try RecipeLoader.load(long) }?.contains("2:12: value (samples) '1:2:3") == true)
+        let seed = try Self.write("calibration:\n  seed: -1:30\n", as: "seed.yaml")
+        #expect(
+            Self.invalidArgument { try RecipeLoader.load(seed) }
+                == "\(seed):2:9: value (seed) '-1:30' reads as a negative base-60 integer in an unsigned field")
+        // What fits still reads as YAML 1.1 says: 1:30 is 90.
+        let fits = try Self.write("weight: {dtype: int8}\ncalibration:\n  samples: 1:30\n", as: "fits.yaml")
+        #expect(try RecipeLoader.load(fits).calibration.samples == 90)
+    }
+
     @Test func lineAndColumnCountScalarsAndLineEnds() {
         #expect(TextFile.lineAndColumn(atEndOf: "") == (1, 1))
         #expect(TextFile.lineAndColumn(atEndOf: "ab") == (1, 3))
